@@ -78,6 +78,11 @@ export interface Connector<Cred = unknown> {
     /** Secrets accepted for this access point (rotation: several); empty = webhook disabled (fail closed). */
     secrets(cred: Cred): string[];
     /**
+     * Optional own verification (e.g. an HMAC over the raw body with a timestamp window). When present the
+     * pipeline calls it instead of comparing a shared secret; it must throw VerificationError on any doubt.
+     */
+    verify?(req: WebhookRequest, cred: Cred, now: number): void;
+    /**
      * Pure: validates and splits the request into records. Throws PayloadError on bad input.
      * Must also reject data that does not belong to this access point (e.g. another application).
      */

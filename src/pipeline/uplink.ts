@@ -1,0 +1,137 @@
+// Uplink worker: normalise records, map vendor devices to ThingsPanel devices, drop duplicates,
+// publish with QoS 1 and complete the job only after every PUBACK.
+import type { Job } from 'bullmq';
+import { PayloadError, describeError } from '../core/errors.js';
+import type { PlatformMessage } from '../core/messages.js';
+import { metrics } from '../core/metrics.js';
+import { encodeEnvelope } from '../platform/envelope.js';
+import { uplinkTopics } from '../platform/topics.js';
+import { shortId } from '../util/ids.js';
+import type { ApEntry, DeviceEntry } from './registry.js';
+import type { Runtime, UplinkItem, UplinkJob } from './runtime.js';
+
+interface Out {
+  key: string;
+  device: DeviceEntry;
+  connector: string;
+  msg: PlatformMessage;
+  index: number;
+}
+
+/** Serialises publish *issuing* across concurrent jobs of this process, so per-device order holds. */
+let issueChain: Promise<void> = Promise.resolve();
+
+export function createUplinkProcessor(rt: Runtime) {
+  const { k, link, registry } = rt;
+  const enc = rt.config.TP_VALUES_ENCODING;
+
+  async function apFor(item: UplinkItem): Promise<ApEntry | undefined> {
+    const ap = registry.get(item.ap);
+    if (ap) return ap;
+    // Another replica may know an access point this one has not synced yet.
+    const b = registry.binding(item.si);
+    if (!b) return undefined;
+    const row = await rt.backend.getAccessPoint(item.ap).catch(() => null);
+    return row ? registry.upsert(b, row).entry : undefined;
+  }
+
+  return async function processUplink(job: Job<UplinkJob>): Promise<{ published: number; duplicates: number; dropped: number }> {
+    const items = job.data.items ?? [];
+    const outs: Out[] = [];
+    const doneKeys: string[] = [];
+    let dropped = 0;
+
+    // 1. Skip records already published (a retried job, a replayed webhook).
+    const keyOf = (it: UplinkItem) => k(`done:${it.ap}:${'rec' in it ? it.rec.key : it.key}`);
+    const done = items.length ? await rt.redis.mget(items.map(keyOf)) : [];
+    let duplicates = 0;
+
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      if (done[i]) { duplicates++; continue; }
+      const ap = await apFor(it);
+      const connectorId = ap?.binding.connector.id ?? 'unknown';
+      if (!ap) { dropped++; metrics.uplinkDropped.inc({ connector: connectorId, reason: 'unknown_access_point' }); continue; }
+      let msgs: PlatformMessage[];
+      const key = 'rec' in it ? it.rec.key : it.key;
+      if ('rec' in it) {
+        try {
+          msgs = ap.binding.connector.normalise(it.rec, { accessPointId: ap.id, receivedAt: it.at });
+        } catch (err) {
+          dropped++;
+          metrics.uplinkDropped.inc({ connector: connectorId, reason: err instanceof PayloadError ? 'payload' : 'normalise_error' });
+          rt.log.warn({ connector: connectorId, access_point: ap.id, type: it.rec.type, err: describeError(err) }, 'record could not be normalised; dropped');
+          doneKeys.push(keyOf(it));
+          continue;
+        }
+      } else msgs = [it.msg];
+      let idx = 0;
+      for (const msg of msgs) {
+        const device = registry.deviceForExternal(ap, msg.device);
+        if (!device) {
+          dropped++;
+          metrics.uplinkDropped.inc({ connector: connectorId, reason: 'unbound_device' });
+          await rt.redis.zadd(k(`seen:${ap.id}`), Date.now(), msg.device).catch(() => undefined);
+          continue;
+        }
+        outs.push({ key, device, connector: connectorId, msg, index: idx++ });
+      }
+      doneKeys.push(keyOf(it));
+    }
+
+    // 2. Online state: publish status only when it changes; data from a device means it is online.
+    const devIds = [...new Set(outs.map((o) => o.device.id))];
+    const online = devIds.length ? await rt.redis.hmget(k('online'), ...devIds) : [];
+    const state = new Map(devIds.map((id, i) => [id, online[i] ?? null]));
+    const publishes: { topic: string; payload: string; connector: string; kind: string }[] = [];
+    const statusChanges: [string, string][] = [];
+    const attrWrites: [string, Record<string, unknown>][] = [];
+    for (const o of outs) {
+      const { msg, device } = o;
+      const wantOnline = msg.kind === 'status' ? msg.online : true;
+      if (state.get(device.id) !== (wantOnline ? '1' : '0')) {
+        state.set(device.id, wantOnline ? '1' : '0');
+        statusChanges.push([device.id, wantOnline ? '1' : '0']);
+        publishes.push({ topic: uplinkTopics.status(device.id), payload: wantOnline ? '1' : '0', connector: o.connector, kind: 'status' });
+      }
+      if (msg.kind === 'status') continue;
+      const mid = shortId(`${o.key}:${o.index}`);
+      if (msg.kind === 'telemetry') publishes.push({ topic: uplinkTopics.telemetry(), payload: encodeEnvelope(device.id, msg.values, enc), connector: o.connector, kind: 'telemetry' });
+      else if (msg.kind === 'attributes') {
+        if (Object.keys(msg.values).length === 0) continue;
+        publishes.push({ topic: uplinkTopics.attributes(mid), payload: encodeEnvelope(device.id, msg.values, enc), connector: o.connector, kind: 'attributes' });
+        attrWrites.push([device.id, msg.values]);
+      } else publishes.push({ topic: uplinkTopics.event(mid), payload: encodeEnvelope(device.id, { method: msg.method, params: msg.params }, enc), connector: o.connector, kind: 'event' });
+    }
+
+    // 3. Publish in order; wait for every PUBACK.
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const prev = issueChain;
+    issueChain = prev.then(() => mine);
+    let acks: Promise<void>[] = [];
+    try {
+      await prev;
+      acks = publishes.map((p) => link.publish(p.topic, p.payload, 1));
+    } finally {
+      release();
+    }
+    await Promise.all(acks);
+    for (const p of publishes) metrics.uplinks.inc({ connector: p.connector, kind: p.kind });
+
+    // 4. Remember what was published.
+    const tx = rt.redis.multi();
+    const ttl = rt.config.DEDUP_TTL_S;
+    for (const key of doneKeys) tx.set(key, '1', 'EX', ttl);
+    if (statusChanges.length) tx.hset(k('online'), Object.fromEntries(statusChanges));
+    const now = Date.now();
+    for (const o of outs) tx.zadd(k(`fresh:${o.device.apId}`), now, o.device.id);
+    for (const [id, values] of attrWrites) {
+      const flat: Record<string, string> = {};
+      for (const [a, v] of Object.entries(values)) flat[a] = JSON.stringify(v);
+      tx.hset(k(`attrs:${id}`), flat);
+    }
+    await tx.exec();
+    return { published: publishes.length, duplicates, dropped };
+  };
+}
