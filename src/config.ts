@@ -6,8 +6,9 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 
 /** `<connector>:<SERVICE_IDENTIFIER>:<plugin-api port>[:<topic prefix>]`, comma-separated. */
 export const connectorSpec = z.string().transform((s, ctx) => {
+  const parts = s.split(',').map((p) => p.trim()).filter(Boolean);
   const out: { connector: string; serviceIdentifier: string; port: number; topicPrefix: string }[] = [];
-  for (const part of s.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of parts) {
     const [connector, si, port, prefix] = part.split(':');
     const p = Number(port);
     if (!connector || !si || !Number.isInteger(p) || p < 0 || p > 65535) {
@@ -18,7 +19,7 @@ export const connectorSpec = z.string().transform((s, ctx) => {
     const topicPrefix = prefix && prefix !== '' ? (prefix.endsWith('/') ? prefix : `${prefix}/`) : `plugin/${si}/`;
     out.push({ connector, serviceIdentifier: si, port: p, topicPrefix });
   }
-  if (out.length === 0) ctx.addIssue({ code: 'custom', message: 'enable at least one connector' });
+  if (parts.length === 0) ctx.addIssue({ code: 'custom', message: 'enable at least one connector' });
   const ids = new Set(out.map((o) => o.serviceIdentifier));
   if (ids.size !== out.length) ctx.addIssue({ code: 'custom', message: 'service identifiers must be unique' });
   return out;
