@@ -36,6 +36,13 @@ export async function replayDeadLetter(rt: Runtime, id: string): Promise<string>
   if (!job) throw new Error(`no dead letter ${id}`);
   const dl = job.data as DeadLetter;
   const q = rt.queues[dl.queue];
+  // Prefer retrying the original job: it keeps its id, so the records it claimed are still its own.
+  const original = dl.jobId ? await q.getJob(dl.jobId) : undefined;
+  if (original && (await original.isFailed())) {
+    await original.retry('failed');
+    await job.remove();
+    return original.id ?? '';
+  }
   const opts = dl.queue === 'uplink' ? rt.uplinkJobOptions() : { attempts: 3, backoff: { type: 'exponential' as const, delay: rt.config.RETRY_BASE_MS, jitter: 0.5 } };
   const added = await q.add(dl.name, dl.data, opts);
   await job.remove();

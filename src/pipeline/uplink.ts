@@ -38,12 +38,13 @@ export function createUplinkProcessor(rt: Runtime) {
   return async function processUplink(job: Job<UplinkJob>): Promise<{ published: number; duplicates: number; dropped: number }> {
     const items = job.data.items ?? [];
     const outs: Out[] = [];
-    const doneKeys: string[] = [];
-    let dropped = 0;
+      let dropped = 0;
 
-    // 1. Skip records already published (a retried job, a replayed webhook).
+    // 1. Claim each record's idempotency key atomically; a key claimed by another job (a replayed webhook,
+    //    a concurrent duplicate) is skipped, a key claimed by this job (a retry of it) is ours again.
     const keyOf = (it: UplinkItem) => k(`done:${it.ap}:${'rec' in it ? it.rec.key : it.key}`);
-    const done = items.length ? await rt.redis.mget(items.map(keyOf)) : [];
+    const claims = items.length ? await claimKeys(rt, items.map(keyOf), `c:${job.id}`, rt.config.DEDUP_TTL_S) : [];
+    const done = claims.map((c) => (c === 1 ? null : '1'));
     let duplicates = 0;
 
     for (let i = 0; i < items.length; i++) {
@@ -61,7 +62,6 @@ export function createUplinkProcessor(rt: Runtime) {
           dropped++;
           metrics.uplinkDropped.inc({ connector: connectorId, reason: err instanceof PayloadError ? 'payload' : 'normalise_error' });
           rt.log.warn({ connector: connectorId, access_point: ap.id, type: it.rec.type, err: describeError(err) }, 'record could not be normalised; dropped');
-          doneKeys.push(keyOf(it));
           continue;
         }
       } else msgs = [it.msg];
@@ -76,7 +76,6 @@ export function createUplinkProcessor(rt: Runtime) {
         }
         outs.push({ key, device, connector: connectorId, msg, index: idx++ });
       }
-      doneKeys.push(keyOf(it));
     }
 
     // 2. Online state: publish status only when it changes; data from a device means it is online.
@@ -121,8 +120,6 @@ export function createUplinkProcessor(rt: Runtime) {
 
     // 4. Remember what was published.
     const tx = rt.redis.multi();
-    const ttl = rt.config.DEDUP_TTL_S;
-    for (const key of doneKeys) tx.set(key, '1', 'EX', ttl);
     if (statusChanges.length) tx.hset(k('online'), Object.fromEntries(statusChanges));
     const now = Date.now();
     for (const o of outs) tx.zadd(k(`fresh:${o.device.apId}`), now, o.device.id);
@@ -134,4 +131,26 @@ export function createUplinkProcessor(rt: Runtime) {
     await tx.exec();
     return { published: publishes.length, duplicates, dropped };
   };
+}
+
+const CLAIM = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('GET', key)
+  if not v then
+    redis.call('SET', key, ARGV[1], 'EX', ARGV[2])
+    out[i] = 1
+  elseif v == ARGV[1] then
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out
+`;
+
+/** 1 = this job owns the record (first time, or its own retry); 0 = another job already has it. */
+async function claimKeys(rt: Runtime, keys: string[], owner: string, ttlS: number): Promise<number[]> {
+  const res = (await rt.redis.eval(CLAIM, keys.length, ...keys, owner, String(ttlS))) as number[];
+  return res.map(Number);
 }

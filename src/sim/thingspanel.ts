@@ -272,7 +272,7 @@ export async function startThingsPanelSim(opts: ThingsPanelSimOptions): Promise<
       log.debug({ topic, reason }, 'rejected uplink');
     };
     const d = decodeUplink(topic, payload, encoding);
-    const deviceId = d.kind === 'invalid' ? d.deviceId : d.deviceId;
+    const deviceId = d.deviceId;
     if (deviceId !== undefined && !state.devices.has(deviceId) && state.isForeignDeviceId(deviceId) && (opts.foreignDevices ?? 'ignore') === 'ignore') {
       foreignMessages++;
       return;
@@ -300,8 +300,7 @@ export async function startThingsPanelSim(opts: ThingsPanelSimOptions): Promise<
       case 'command_response':
       case 'attribute_set_response': {
         const kind = d.kind === 'command_response' ? 'command' : 'attributes_set';
-        const sentKind = issued.get(d.messageId);
-        if (sentKind !== (kind === 'command' ? 'command' : 'attributes_set')) {
+        if (issued.get(d.messageId) !== kind) {
           return err(`no ${kind === 'command' ? 'command' : 'attribute set'} was sent with message id ${JSON.stringify(d.messageId)}`);
         }
         const rec: ResponseRecord = { kind, deviceId: d.deviceId, messageId: d.messageId, ...d.response, at };
@@ -451,7 +450,11 @@ export async function startThingsPanelSim(opts: ThingsPanelSimOptions): Promise<
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.allSettled([client.endAsync(), app.close()]);
+      const endMqtt = Promise.race([
+        client.endAsync(),
+        new Promise<void>((resolve) => setTimeout(resolve, 2000).unref()),
+      ]).then(() => (client.connected || client.reconnecting ? client.endAsync(true) : undefined));
+      await Promise.allSettled([endMqtt, app.close()]);
     },
 
     registerService(input) {

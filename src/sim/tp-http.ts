@@ -1,6 +1,6 @@
 // The platform endpoints a service plugin calls (contract §3), served like the Go backend:
 // POST + JSON body (bound with ShouldBindJSON semantics, any Content-Type), HTTP 200 and {code,message,data}.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { bindJson, errWithData, errWithMessage, goJson, okEnvelope, type GoEnvelope, type GoStruct } from './go-compat.js';
 import type { SimState } from './tp-state.js';
@@ -58,7 +58,12 @@ const GetDevicesByProtocolPluginReq: GoStruct = {
 };
 
 export async function buildPlatformApi(state: SimState, hooks: PlatformApiHooks, logger?: Logger): Promise<FastifyInstance> {
-  const app = Fastify(logger ? { loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true } : { logger: false });
+  // No per-request logging (the simulator records requests in `httpRequests`); only route errors are logged.
+  const app = Fastify({ logger: false });
+  app.setErrorHandler((err, req, reply) => {
+    logger?.error({ err, url: req.url }, 'simulator route failed');
+    return reply.code(200).send({ code: 100000, message: (err as Error).message });
+  });
 
   // gin's ShouldBindJSON ignores Content-Type: take every body as text and bind it ourselves.
   app.removeAllContentTypeParsers();

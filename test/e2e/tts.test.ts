@@ -87,7 +87,7 @@ test('bad webhook input → 4xx with a reason and nothing queued', async () => {
     [hookUrl, { 'x-webhook-secret': secret, 'content-type': 'text/plain' }, good, 415],
   ];
   for (const [url, headers, body, want] of cases) {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: body as string });
     const text = await res.text();
     assert.equal(res.status, want, `${want} expected for ${JSON.stringify(headers)} ${String(body).slice(0, 40)}: ${text}`);
     if (want !== 401) assert.match(text, /reason|too large/);
