@@ -1,0 +1,168 @@
+// `npm run demo`: the real service on embedded defaults, end to end. Starts an embedded MQTT broker (unless
+// TP_MQTT_URL is set), uses Redis at REDIS_URL or a private redis-server, simulated ThingsPanel and TTS clouds,
+// binds a demo access point, streams uplinks and runs a command round trip. Ctrl-C stops everything.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { startTtsSim } from '../../connectors/the-things-stack/simulator.js';
+import { loadConfig } from '../config.js';
+import { startService } from '../service.js';
+import { startThingsPanelSim } from '../sim/thingspanel.js';
+
+const c = { dim: '\x1b[2m', green: '\x1b[32m', cyan: '\x1b[36m', yellow: '\x1b[33m', red: '\x1b[31m', bold: '\x1b[1m', off: '\x1b[0m' };
+const say = (s: string) => process.stdout.write(`${s}\n`);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function redisReachable(url: string): Promise<boolean> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1500, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    await r.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+async function ensureRedis(cleanup: (() => Promise<void>)[]): Promise<string> {
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  if (await redisReachable(url)) return url;
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'tpcc-demo-redis-'));
+  let proc: ChildProcess;
+  try {
+    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
+    await new Promise<void>((resolve, reject) => { proc.once('error', reject); proc.once('spawn', () => resolve()); });
+  } catch {
+    throw new Error(`no Redis at ${url} and no redis-server binary: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL`);
+  }
+  cleanup.push(async () => { proc.kill('SIGTERM'); });
+  const local = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 50 && !(await redisReachable(local)); i++) await new Promise((r) => setTimeout(r, 100));
+  say(`${c.dim}started a private redis-server on ${local} (append-only file in ${dir})${c.off}`);
+  return local;
+}
+
+async function ensureBroker(cleanup: (() => Promise<void>)[]): Promise<string> {
+  if (process.env.TP_MQTT_URL) return process.env.TP_MQTT_URL;
+  const { Aedes } = await import('aedes');
+  const broker = await Aedes.createBroker();
+  const server: Server = createServer(broker.handle as never);
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  cleanup.push(async () => { await new Promise<void>((r) => broker.close(() => r())); server.close(); });
+  say(`${c.dim}started an embedded MQTT broker (aedes) on mqtt://127.0.0.1:${port}${c.off}`);
+  return `mqtt://127.0.0.1:${port}`;
+}
+
+export async function runDemo(opts: { durationMs?: number } = {}): Promise<void> {
+  const cleanup: (() => Promise<void>)[] = [];
+  let stopping = false;
+  const stop = async (code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    say(`\n${c.dim}stopping…${c.off}`);
+    for (const f of cleanup.reverse()) await f().catch(() => undefined);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  try {
+    say(`${c.bold}tp-cloud-connector demo${c.off}: The Things Stack → tp-cloud-connector → ThingsPanel, all on this machine\n`);
+    const redisUrl = await ensureRedis(cleanup);
+    const mqttUrl = await ensureBroker(cleanup);
+    const tp = await startThingsPanelSim({ mqttUrl });
+    cleanup.push(() => tp.close());
+    const tts = await startTtsSim({ applicationId: 'demo-app', devices: [
+      { device_id: 'cold-room-1', name: 'Cold room 1', dev_eui: '70B3D57ED0000001' },
+      { device_id: 'cold-room-2', name: 'Cold room 2', dev_eui: '70B3D57ED0000002' },
+      { device_id: 'loading-dock', name: 'Loading dock', dev_eui: '70B3D57ED0000003' },
+    ] });
+    cleanup.push(() => tts.close());
+    const pluginPort = await freePort();
+    const si = 'TTS_DEMO';
+    const config = loadConfig({
+      ...process.env, REDIS_URL: redisUrl, REDIS_PREFIX: `tpcc-demo-${process.pid}`, TP_API_URL: tp.url, TP_MQTT_URL: mqttUrl,
+      CONNECTORS: `the-things-stack:${si}:${pluginPort}`, WEBHOOK_HOST: '127.0.0.1', WEBHOOK_PORT: process.env.WEBHOOK_PORT ?? '0', PLUGIN_API_HOST: '127.0.0.1',
+      SYNC_INTERVAL_MS: '5000', FRESHNESS_CHECK_MS: '2000', TP_SHARED_SUBSCRIPTION: 'false',
+    });
+    tp.registerService({ serviceIdentifier: si, httpAddress: `127.0.0.1:${pluginPort}`, subTopicPrefix: `plugin/${si}/` });
+    const svc = await startService(config, { log: pino({ level: process.env.LOG_LEVEL ?? 'warn' }) });
+    cleanup.push(async () => {
+      await svc.stop();
+      const r = new Redis(redisUrl);
+      const keys = await r.keys(`tpcc-demo-${process.pid}:*`);
+      if (keys.length) await r.del(...keys);
+      r.disconnect();
+    });
+    say(`${c.green}✔${c.off} service up: plugin API http://127.0.0.1:${pluginPort}, webhooks ${svc.webhookUrl}/webhooks/the-things-stack/<access point>`);
+
+    // What a tenant does in the ThingsPanel UI.
+    const secret = `demo-${Math.random().toString(36).slice(2, 12)}`;
+    const voucher = { server_url: tts.url, application_id: 'demo-app', api_key: tts.apiKey, webhook_secret: secret, offline_timeout: 30 };
+    const apId = tp.createAccessPoint({ serviceIdentifier: si, name: 'Acme cold chain', voucher });
+    const list = (await tp.fetchDeviceList(si, { ...voucher, auth_type: 'manual' }, 1, 10)) as { data: { list: { device_number: string; device_name: string }[] } };
+    say(`${c.green}✔${c.off} device discovery through /api/v1/plugin/device/list: ${list.data.list.map((d) => `${d.device_name} (${d.device_number})`).join(', ')}`);
+    const rows = await tp.bindDevices(apId, list.data.list.map((d) => ({ device_number: d.device_number, device_name: d.device_name })));
+    const byId = new Map(rows.map((r) => [r.id as string, r.name as string]));
+    for (let i = 0; i < 100 && svc.rt.registry.get(apId)?.devices.size !== rows.length; i++) await new Promise((r) => setTimeout(r, 50));
+    say(`${c.green}✔${c.off} ${rows.length} devices bound; ThingsPanel notified the service, which synced the access point`);
+    const hook = `${svc.webhookUrl}/webhooks/the-things-stack/${apId}`;
+    say(`${c.dim}  TTS webhook: POST ${hook}  header X-Webhook-Secret: <secret>${c.off}\n`);
+
+    let seen = 0;
+    const show = setInterval(() => {
+      for (; seen < tp.telemetry.length; seen++) {
+        const t = tp.telemetry[seen]!;
+        say(`${c.cyan}platform ←${c.off} telemetry ${byId.get(t.deviceId) ?? t.deviceId}: ${JSON.stringify(t.values)}`);
+      }
+      for (const e of tp.errors.splice(0)) say(`${c.red}platform rejected ${e.topic}: ${e.reason}${c.off}`);
+    }, 100);
+    cleanup.push(async () => clearInterval(show));
+
+    const devs = tts.devices;
+    let n = 0;
+    const send = async () => {
+      const d = devs[n++ % devs.length]!;
+      const temperature = Math.round((2 + Math.sin(n / 3) * 2 + Math.random()) * 10) / 10;
+      const res = await tts.deliver(hook, tts.uplinkBody(d.device_id, { temperature, door_open: n % 7 === 0, battery: Math.round((3.6 - n * 0.001) * 1000) / 1000 }), { 'x-webhook-secret': secret }).catch((e: Error) => ({ status: 0, body: e.message }));
+      if (res.status !== 200) say(`${c.red}webhook answered ${res.status}: ${res.body}${c.off}`);
+    };
+    const uplinks = setInterval(() => void send(), 700);
+    cleanup.push(async () => clearInterval(uplinks));
+
+    // A command round trip after a few seconds.
+    setTimeout(() => void (async () => {
+      const target = rows[0]!;
+      say(`\n${c.yellow}platform →${c.off} command SetInterval {"interval":300} to ${target.name as string}`);
+      const mid = await tp.sendCommand(target.id as string, { method: 'SetInterval', params: { interval: 300 } });
+      const resp = await tp.waitForResponse(mid, 15_000);
+      const dl = tts.downlinks.find((d) => JSON.stringify(d.body).includes(mid));
+      say(`${c.yellow}TTS ←${c.off} downlink push ${JSON.stringify((dl?.body as { downlinks?: unknown[] } | undefined)?.downlinks?.[0] ?? null)}`);
+      say(`${c.yellow}platform ←${c.off} command response ${JSON.stringify({ result: resp.result, message: resp.message, method: resp.method })}\n`);
+    })().catch((e: Error) => say(`${c.red}command round trip failed: ${e.message}${c.off}`)), 3000);
+
+    say(`${c.dim}streaming uplinks every 0.7 s; Ctrl-C to stop${c.off}`);
+    if (opts.durationMs) setTimeout(() => void stop(0), opts.durationMs);
+  } catch (err) {
+    say(`${c.red}demo failed: ${(err as Error).message}${c.off}`);
+    await stop(1);
+  }
+}
