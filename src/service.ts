@@ -7,6 +7,7 @@ import { builtInConnectors } from '../connectors/index.js';
 import type { Config } from './config.js';
 import type { AnyConnector } from './core/connector.js';
 import { createVendorHttp } from './core/vendor-http.js';
+import { buildAdminApp } from './http/admin-app.js';
 import { buildWebhookApp } from './http/webhook-app.js';
 import { BackendClient } from './platform/backend-client.js';
 import { MqttLink } from './platform/mqtt-link.js';
@@ -32,6 +33,7 @@ export interface Service {
   rt: Runtime;
   syncer: Syncer;
   webhookApp: FastifyInstance;
+  adminApp: FastifyInstance;
   pluginApis: Map<string, FastifyInstance>;
   webhookUrl: string;
   pluginApiUrl(si: string): string;
@@ -106,11 +108,17 @@ export async function startService(config: Config, opts: ServiceOptions): Promis
     pluginApis.set(b.serviceIdentifier, api);
   }
 
+  const adminApp = buildAdminApp({
+    rt, token: config.ADMIN_TOKEN, webhookBase: webhookUrl,
+    backendReachable: async () => { await backend.heartbeat(bindings[0]!.serviceIdentifier); return true; },
+  });
+  await adminApp.listen({ host: config.ADMIN_HOST, port: config.ADMIN_PORT });
+
   log.info({ webhook: `${webhookUrl}/webhooks/<connector>/<token>`, connectors: bindings.map((b) => `${b.connector.id}=${b.serviceIdentifier}@${b.port}`) }, 'tp-cloud-connector started');
 
   let stopped = false;
   return {
-    rt, syncer, webhookApp, pluginApis, webhookUrl,
+    rt, syncer, webhookApp, pluginApis, webhookUrl, adminApp,
     pluginApiUrl(si: string) {
       const a = pluginApis.get(si)?.server.address();
       return `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
@@ -120,7 +128,7 @@ export async function startService(config: Config, opts: ServiceOptions): Promis
       stopped = true;
       clearInterval(statsTimer);
       await syncer.stop();
-      await Promise.allSettled([webhookApp.close(), ...[...pluginApis.values()].map((a) => a.close())]);
+      await Promise.allSettled([webhookApp.close(), adminApp.close(), ...[...pluginApis.values()].map((a) => a.close())]);
       // Let active jobs finish (they complete on PUBACK); anything still active after this is left to stalled-job recovery.
       await Promise.race([Promise.allSettled(workers.map((w) => w.close())), new Promise((r) => setTimeout(r, 10_000))]);
       await link.close();

@@ -101,7 +101,7 @@ export async function runDemo(opts: { durationMs?: number } = {}): Promise<void>
     const config = loadConfig({
       ...process.env, REDIS_URL: redisUrl, REDIS_PREFIX: `tpcc-demo-${process.pid}`, TP_API_URL: tp.url, TP_MQTT_URL: mqttUrl,
       CONNECTORS: `the-things-stack:${si}:${pluginPort}`, WEBHOOK_HOST: '127.0.0.1', WEBHOOK_PORT: process.env.WEBHOOK_PORT ?? '0', PLUGIN_API_HOST: '127.0.0.1',
-      SYNC_INTERVAL_MS: '5000', FRESHNESS_CHECK_MS: '2000', TP_SHARED_SUBSCRIPTION: 'false',
+      SYNC_INTERVAL_MS: '5000', FRESHNESS_CHECK_MS: '2000', ADMIN_PORT: process.env.ADMIN_PORT ?? '0', TP_SHARED_SUBSCRIPTION: 'false',
     });
     tp.registerService({ serviceIdentifier: si, httpAddress: `127.0.0.1:${pluginPort}`, subTopicPrefix: `plugin/${si}/` });
     const svc = await startService(config, { log: pino({ level: process.env.LOG_LEVEL ?? 'warn' }) });

@@ -95,7 +95,8 @@ export function buildWebhookApp(deps: WebhookDeps): FastifyInstance {
     }
     // 2. Parse.
     if (rawBody.length === 0) { count('bad_request'); return reply.code(400).send({ error: 'bad request', reason: 'empty body' }); }
-    const guard = jsonGuard(rawBody);
+    // Structural JSON checks only for JSON bodies; anything else goes to the connector, which names the fix (415).
+    const guard = /json/i.test(headers['content-type'] ?? '') ? jsonGuard(rawBody) : null;
     if (guard) { count('bad_request'); return reply.code(400).send({ error: 'bad request', reason: guard }); }
     let records;
     try {

@@ -146,3 +146,19 @@ test('heartbeats reach the platform and no secret is ever logged', async () => {
   assert.ok(all.length > 0);
   for (const s of [secret, tts.apiKey]) assert.equal(all.includes(s), false, 'secret leaked into logs');
 });
+
+test('operator endpoints: probes, Prometheus metrics without device labels, status JSON', async () => {
+  const a = h.services[0]!.adminApp;
+  assert.equal((await a.inject({ url: '/healthz' })).statusCode, 200);
+  const ready = await a.inject({ url: '/readyz' });
+  assert.equal(ready.statusCode, 200, ready.body);
+  const m = (await a.inject({ url: '/metrics' })).body;
+  assert.match(m, /tpcc_uplinks_published_total\{connector="the-things-stack",kind="telemetry"\} \d+/);
+  assert.match(m, /tpcc_webhook_requests_total\{connector="the-things-stack",result="accepted"\}/);
+  assert.match(m, /tpcc_queue_depth\{queue="uplink",state="waiting"\}/);
+  for (const d of devices) assert.equal(m.includes(d.id), false, 'no device ids as labels');
+  const st = (await a.inject({ url: '/api/status' })).json() as { access_points: { id: string; state: string; devices: number; webhook: { url: string } }[] };
+  const mine = st.access_points.find((x) => x.id === apId)!;
+  assert.equal(mine.devices, 3);
+  assert.equal(mine.webhook.url, hookUrl);
+});

@@ -67,7 +67,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
   const env: Record<string, string> = {
     REDIS_URL, REDIS_PREFIX: redisPrefix, TP_API_URL: tp.url, TP_MQTT_URL: mqttUrl, TP_MQTT_USERNAME: 'plugin', TP_MQTT_PASSWORD: 'plugin',
     CONNECTORS: `${o.connector}:${si}:${pluginPort}`, WEBHOOK_HOST: '127.0.0.1', WEBHOOK_PORT: '0', PLUGIN_API_HOST: '127.0.0.1',
-    HEARTBEAT_INTERVAL_MS: '2000', SYNC_INTERVAL_MS: '1000', FRESHNESS_CHECK_MS: '500', RETRY_BASE_MS: '100', LOG_LEVEL: 'debug',
+    HEARTBEAT_INTERVAL_MS: '2000', ADMIN_HOST: '127.0.0.1', ADMIN_PORT: '0', SYNC_INTERVAL_MS: '1000', FRESHNESS_CHECK_MS: '500', RETRY_BASE_MS: '100', LOG_LEVEL: 'debug',
     ...o.env,
   };
   const config = loadConfig(env);

@@ -64,7 +64,8 @@ test('event name is case-insensitive; unknown events are ignored without parsing
 test('Protobuf encoding is rejected with a hint to switch to JSON', async () => {
   const text = await fixtureText('chirpstack/event-up.json');
   for (const ct of ['application/octet-stream', 'application/x-protobuf', 'Application/Octet-Stream']) {
-    assert.throws(() => parse(req('up', text, { 'content-type': ct }), C), (e) => e instanceof PayloadError && /JSON/.test(e.message));
+    // The reason names the content-type, which makes the webhook route answer 415.
+    assert.throws(() => parse(req('up', text, { 'content-type': ct }), C), (e) => e instanceof PayloadError && /JSON/.test(e.message) && /content-type/i.test(e.message));
   }
   assert.equal(parse(req('up', text, { 'content-type': 'application/json; charset=utf-8' }), C).length, 1);
 });

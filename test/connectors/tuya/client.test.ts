@@ -1,7 +1,10 @@
+// Tuya client against the simulator: tokens, refresh, retries, error codes, secrets.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { AuthError, PermanentError, RateLimitedError, TransientError } from '../../../src/core/errors.js';
 import { memoryApStore } from '../../../src/pipeline/ap-store.js';
+import { createVendorHttp } from '../../../src/core/vendor-http.js';
+import { tuya } from '../../../connectors/tuya/index.js';
 import type { ApStore } from '../../../src/core/connector.js';
 import {
   batchStatus, decryptToken, deviceDetail, encryptToken, getAccessToken, listDevicesPage, sendCommands, tuyaError,
@@ -183,7 +186,7 @@ test('refresh failing with HTTP errors: tokens never appear in errors or logs; t
     await batchStatus(ctx, devs);
     const tok = await getAccessToken(ctx);
     clock.advance(560_000);
-    s.setFault('500', 6, 'all'); // refresh (3 tries) and grant (3 tries) fail
+    s.setFault('500', 4, 'all'); // refresh (1 try: one-shot token) and grant (3 tries) fail
     const st = await batchStatus(ctx, devs);
     assert.equal(st.items.length, 2);
     const logs = ctx.logs.join('\n');
@@ -201,6 +204,15 @@ test('refresh failing with HTTP errors: tokens never appear in errors or logs; t
   } finally {
     await s.close();
   }
+});
+
+test('a vendor that never answers → TransientError after the short GET retries', async () => {
+  const ctx = { ...simCtx(sim), http: createVendorHttp({ connector: 'tuya', accessPointId: 'ap-timeout', limits: tuya.limits, defaultTimeoutMs: 300 }) };
+  await batchStatus(ctx, ids);
+  const c0 = sim.stats.calls;
+  sim.setFault('timeout', 3);
+  await assert.rejects(batchStatus(ctx, ids), (e) => e instanceof TransientError && !e.message.includes(sim.accessSecret));
+  assert.equal(sim.stats.calls - c0, 3);
 });
 
 test('device list paging with last_row_key; device_ids filter; local_key never returned', async () => {

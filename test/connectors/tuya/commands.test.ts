@@ -1,3 +1,4 @@
+// Tuya command mapping rules and command result, with the request/response fixtures.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PermanentError } from '../../../src/core/errors.js';

@@ -1,3 +1,4 @@
+// Tuya normalise over the vendor fixtures, and its failure modes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PayloadError } from '../../../src/core/errors.js';

@@ -1,3 +1,4 @@
+// Tuya voucher schema: coercion, defaults, endpoint policy, form fields.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { toForm } from '../../../src/core/forms.js';

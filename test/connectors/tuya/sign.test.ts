@@ -1,3 +1,4 @@
+// Tuya signing against every official vector in the fixture file.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
