@@ -115,7 +115,8 @@ export function buildWebhookApp(deps: WebhookDeps): FastifyInstance {
         const mk = `${ap.id}:${key}`;
         if (learnt.get(mk) !== value) {
           learnt.set(mk, value);
-          await deps.storeFor(ap).set(`learnt:${key}`, value).catch(() => learnt.delete(mk));
+          // Not awaited: a Redis outage must not hold the request (the ingest below answers 503 on its own).
+          void deps.storeFor(ap).set(`learnt:${key}`, value).catch(() => learnt.delete(mk));
         }
       }
     }

@@ -34,7 +34,8 @@ async function onMessage(rt: Runtime, topic: string, payload: Buffer): Promise<v
     }
     const messageId = 'messageId' in d ? d.messageId : '';
     // Messages without a platform id get a content id, so replicas receiving the same message agree on it.
-    const jobId = messageId ? `${b.serviceIdentifier}:${d.kind}:${messageId}` : `${b.serviceIdentifier}:${d.kind}:${sha256hex(`${topic}\n${payload.toString('base64')}`).slice(0, 24)}:${Math.floor(Date.now() / 10_000)}`;
+    // BullMQ refuses custom ids with ':' (unless exactly three parts), hence '|'.
+    const jobId = messageId ? `${b.serviceIdentifier}|${d.kind}|${messageId}` : `${b.serviceIdentifier}|${d.kind}|${sha256hex(`${topic}\n${payload.toString('base64')}`).slice(0, 24)}|${Math.floor(Date.now() / 10_000)}`;
     const data: CommandJob = { si: b.serviceIdentifier, kind: d.kind, device: d.device, messageId, payload: body, receivedAt: Date.now() };
     await rt.queues.command.add(d.kind, data, {
       jobId,

@@ -20,7 +20,7 @@ export function attachDeadLetter(rt: Runtime, worker: Worker, queue: QueueName):
     if (!exhausted) return;
     const dl: DeadLetter = { queue, name: job.name, jobId: job.id, data: job.data, reason: err.message.slice(0, 500), attempts: job.attemptsMade, failedAt: Date.now() };
     rt.log.error({ queue, job: job.id, reason: dl.reason }, 'job moved to the dead-letter queue');
-    void rt.queues['dead-letter'].add(`${queue}:${job.name}`, dl, { jobId: `${queue}:${job.id}:${job.attemptsMade}`, removeOnComplete: false, removeOnFail: false }).catch((e: unknown) =>
+    void rt.queues['dead-letter'].add(`${queue}:${job.name}`, dl, { jobId: `${queue}|${String(job.id).replace(/:/g, '|')}|${job.attemptsMade}`, removeOnComplete: false, removeOnFail: false }).catch((e: unknown) =>
       rt.log.error({ err: String(e) }, 'dead-letter write failed'));
   });
 }

@@ -15,6 +15,8 @@ export class IngestBatcher {
 
   /** Resolves once the items are durable in Redis; rejects when Redis is unreachable or the backlog is full. */
   async add(items: UplinkItem[]): Promise<void> {
+    // While the fail-fast connection is down, answer at once (503) instead of waiting for a reconnect.
+    if (this.rt.redisFast.status !== 'ready') throw new Error(`redis connection ${this.rt.redisFast.status}`);
     await this.checkBacklog();
     return new Promise((resolve, reject) => {
       this.pending.push({ items, resolve, reject });
@@ -30,7 +32,7 @@ export class IngestBatcher {
     if (now - this.backlogAt > 1000) {
       this.backlogAt = now;
       try {
-        this.backlog = await this.rt.uplinkFast.count();
+        this.backlog = await withTimeout(this.rt.uplinkFast.count(), 500);
       } catch {
         /* Redis down: the add itself will fail and answer 503 */
       }
@@ -54,7 +56,7 @@ export class IngestBatcher {
       }
       const items = group.flatMap((g) => g.items);
       try {
-        await withTimeout(this.rt.uplinkFast.add('webhook', { items }, this.rt.uplinkJobOptions()), 5000);
+        await withTimeout(this.rt.uplinkFast.add('webhook', { items }, this.rt.uplinkJobOptions()), 3000);
         for (const g of group) g.resolve();
       } catch (err) {
         for (const g of group) g.reject(err);

@@ -110,3 +110,58 @@ test('access point deleted in ThingsPanel → its poll schedule stops; the other
   assert.ok((polls.get('a') ?? 0) >= aAfter + 2, 'the remaining access point keeps its schedule');
   assert.deepEqual(h.tp.errors, []);
 });
+
+test('Redis down: webhooks get 503 (the vendor retries), the service reconnects by itself and data flows again', async () => {
+  const redis = await (await import('../helpers/harness.js')).ownRedis();
+  cleanups.push(() => redis.stop());
+  const tts = await startTtsSim({ applicationId: 'app1', devices: 1 });
+  cleanups.push(() => tts.close());
+  const h = await startHarness({ connector: 'the-things-stack', redisUrl: redis.url });
+  cleanups.push(() => h.close());
+  const secret = 'redis-outage-secret-1234';
+  const apId = h.tp.createAccessPoint({ serviceIdentifier: h.si, name: 'r', voucher: { server_url: tts.url, application_id: 'app1', api_key: tts.apiKey, webhook_secret: secret } });
+  const [row] = await h.tp.bindDevices(apId, [{ device_number: 'tts-app1-dev1', device_name: 'd1' }]);
+  await until(() => h.services[0]!.rt.registry.get(apId)?.devices.size === 1, 10_000, 'sync');
+  const hook = `${h.services[0]!.webhookUrl}/webhooks/the-things-stack/${apId}`;
+  await redis.stop();
+  const down = await tts.deliver(hook, tts.uplinkBody('dev1', { phase: 'down' }), { 'x-webhook-secret': secret });
+  assert.equal(down.status, 503, down.body);
+  await redis.start();
+  const up = await until(async () => {
+    const r = await tts.deliver(hook, tts.uplinkBody('dev1', { phase: 'up' }), { 'x-webhook-secret': secret });
+    return r.status === 200 ? r : null;
+  }, 15_000, 'webhooks accepted again');
+  assert.equal(up.status, 200);
+  await h.tp.waitFor((s) => s.telemetry.find((t) => t.deviceId === row!.id && t.values.phase === 'up'), 15_000);
+});
+
+test('vendor keeps failing: retries with backoff, then the dead-letter queue with the reason; replay runs it again', async () => {
+  let healthy = false;
+  let calls = 0;
+  const server: Server = createServer((_req, res) => {
+    calls++;
+    res.statusCode = healthy ? 200 : 502;
+    res.end('{}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  cleanups.push(async () => { server.close(); });
+  const addr = server.address();
+  const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  const base = pollingConnector(url);
+  const slow = { ...base, poll: { ...base.poll!, intervalMs: () => 60_000 } };
+  const h = await startHarness({ connector: 'poll-test', connectors: { 'poll-test': slow }, env: { POLL_ATTEMPTS: '2' } });
+  cleanups.push(() => h.close());
+  const a = h.tp.createAccessPoint({ serviceIdentifier: h.si, name: 'A', voucher: { tenant: 'dlq' } });
+  await h.tp.bindDevices(a, [{ device_number: 'pt-x1', device_name: 'x1' }]);
+  const rt = h.services[0]!.rt;
+  const { listDeadLetters, replayDeadLetter } = await import('../../src/pipeline/dead-letter.js');
+  const dl = await until(async () => (await listDeadLetters(rt)).find((d) => d.letter.queue === 'poll'), 8_000, 'dead letter').catch((e) => { console.error('CALLS', calls, h.logs.filter((l) => !/heartbeat/.test(l)).slice(-15).join('')); throw e; });
+  assert.match(dl.letter.reason, /HTTP 502/);
+  assert.equal(dl.letter.attempts, 2);
+  assert.equal((await rt.state.get(a)).state, 'failing');
+  healthy = true;
+  const before = calls;
+  await replayDeadLetter(rt, dl.id);
+  await until(async () => calls > before && (await rt.state.get(a)).state === 'ok', 10_000, 'replayed poll succeeded');
+  assert.equal((await listDeadLetters(rt)).length, 0);
+});

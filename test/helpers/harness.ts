@@ -39,6 +39,7 @@ export interface HarnessOptions {
   connectors?: Record<string, AnyConnector>;
   env?: Record<string, string>;
   mqttUrl?: string;
+  redisUrl?: string;
   notificationPath?: '/api/v1/plugin/notification' | '/api/v1/notify/event';
   downlinkEra?: 'number' | 'id';
 }
@@ -65,7 +66,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
   const tp = await startThingsPanelSim({ mqttUrl });
   const pluginPort = await freePort();
   const env: Record<string, string> = {
-    REDIS_URL, REDIS_PREFIX: redisPrefix, TP_API_URL: tp.url, TP_MQTT_URL: mqttUrl, TP_MQTT_USERNAME: 'plugin', TP_MQTT_PASSWORD: 'plugin',
+    REDIS_URL: o.redisUrl ?? REDIS_URL, REDIS_PREFIX: redisPrefix, TP_API_URL: tp.url, TP_MQTT_URL: mqttUrl, TP_MQTT_USERNAME: 'plugin', TP_MQTT_PASSWORD: 'plugin',
     CONNECTORS: `${o.connector}:${si}:${pluginPort}`, WEBHOOK_HOST: '127.0.0.1', WEBHOOK_PORT: '0', PLUGIN_API_HOST: '127.0.0.1',
     HEARTBEAT_INTERVAL_MS: '2000', ADMIN_HOST: '127.0.0.1', ADMIN_PORT: '0', SYNC_INTERVAL_MS: '1000', FRESHNESS_CHECK_MS: '500', RETRY_BASE_MS: '100', LOG_LEVEL: 'debug',
     ...o.env,
@@ -86,7 +87,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     async close() {
       await Promise.allSettled(services.map((s) => s.stop()));
       await tp.close();
-      await cleanRedis(redisPrefix);
+      if (!o.redisUrl) await cleanRedis(redisPrefix);
     },
   };
 }
@@ -130,6 +131,33 @@ export async function ownBroker(): Promise<{ url: string; port: number; start():
   await start();
   return {
     url: `mqtt://127.0.0.1:${port}`, port, start,
+    async stop() {
+      if (!proc) return;
+      const p = proc;
+      proc = undefined;
+      await new Promise<void>((res) => { p.once('exit', () => res()); p.kill('SIGKILL'); });
+    },
+  };
+}
+
+/** A redis-server of the test's own (append-only file on), which the test can stop and start. */
+export async function ownRedis(): Promise<{ url: string; start(): Promise<void>; stop(): Promise<void> }> {
+  const port = await freePort();
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'tpcc-test-redis-'));
+  let proc: ChildProcess | undefined;
+  const start = async () => {
+    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
+    await until(async () => {
+      const net = await import('node:net');
+      return new Promise<boolean>((res) => { const s = net.connect(port, '127.0.0.1', () => { s.end(); res(true); }); s.on('error', () => res(false)); });
+    }, 5000, 'redis start');
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`, start,
     async stop() {
       if (!proc) return;
       const p = proc;
