@@ -43,7 +43,11 @@ test('broker down for a while: webhooks keep being accepted, nothing is lost or 
   const seqs = await h.tp.waitFor((s) => {
     const got = s.telemetry.filter((t) => typeof t.values.seq === 'number');
     return got.length >= 60 ? got : null;
-  }, 30_000);
+  }, 90_000).catch(async (e: Error) => {
+    const got = h.tp.telemetry.filter((t) => typeof t.values.seq === 'number').map((t) => t.values.seq);
+    const counts = await h.services[0]!.rt.queues.uplink.getJobCounts();
+    throw new Error(`${e.message}; received ${got.length}: ${JSON.stringify(got)}; uplink queue ${JSON.stringify(counts)}; broker connected=${h.services[0]!.rt.link.connected}`);
+  });
   await new Promise((r) => setTimeout(r, 500));
   const all = h.tp.telemetry.filter((t) => typeof t.values.seq === 'number').map((t) => ({ dev: t.deviceId, seq: t.values.seq as number }));
   assert.equal(all.length, 60, 'each record exactly once');
