@@ -6,13 +6,11 @@ import type { Logger } from 'pino';
 import { builtInConnectors } from '../connectors/index.js';
 import type { Config } from './config.js';
 import type { AnyConnector } from './core/connector.js';
-import { createVendorHttp } from './core/vendor-http.js';
 import { buildAdminApp } from './http/admin-app.js';
 import { buildWebhookApp } from './http/webhook-app.js';
 import { BackendClient } from './platform/backend-client.js';
 import { MqttLink } from './platform/mqtt-link.js';
 import { buildPluginApi } from './platform/plugin-api.js';
-import { redisApStore } from './pipeline/ap-store.js';
 import { createCommandProcessor, subscribeDownlinks } from './pipeline/commands.js';
 import { attachDeadLetter } from './pipeline/dead-letter.js';
 import { numberFor, rememberDevices } from './pipeline/devices.js';
@@ -82,7 +80,7 @@ export async function startService(config: Config, opts: ServiceOptions): Promis
   // HTTP: public webhook port, one plugin-API port per connector binding.
   const webhookApp = buildWebhookApp({
     registry, ingest, log, bodyLimit: config.WEBHOOK_MAX_BODY_BYTES, trustProxy: config.TRUST_PROXY,
-    storeFor: (ap) => redisApStore(rt.redis, rt.k(`ap:{${ap.id}}:`)),
+    storeFor: (ap) => rt.store(ap.id),
   });
   await webhookApp.listen({ host: config.WEBHOOK_HOST, port: config.WEBHOOK_PORT });
   const whAddr = webhookApp.server.address();
@@ -94,11 +92,7 @@ export async function startService(config: Config, opts: ServiceOptions): Promis
     const api = buildPluginApi({
       binding: b,
       log: log.child({ connector: b.connector.id, service: b.serviceIdentifier }),
-      discoveryCtx: (cred, scope) => ({
-        accessPoint: { id: scope, name: 'device discovery' }, cred, log: log.child({ connector: b.connector.id }), signal: new AbortController().signal, now: Date.now,
-        http: createVendorHttp({ connector: b.connector.id, accessPointId: 'discovery', limits: b.connector.limits, throttle: rt.limiter }),
-        store: redisApStore(rt.redis, rt.k(`ap:{${scope}}:`)),
-      }),
+      discoveryCtx: (cred, scope) => rt.credCtx(b.connector, { id: scope, name: 'device discovery' }, cred, { httpId: 'discovery' }),
       numberFor: (ext, cred) => numberFor(b.connector, cred, ext),
       remember: (cred, items) => rememberDevices(rt, b.connector, cred, items),
       onAccessPointChanged: () => void syncer.announce(b.serviceIdentifier),

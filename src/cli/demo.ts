@@ -12,20 +12,10 @@ import { startTtsSim } from '../../connectors/the-things-stack/simulator.js';
 import { loadConfig } from '../config.js';
 import { startService } from '../service.js';
 import { startThingsPanelSim } from '../sim/thingspanel.js';
+import { freePort } from '../util/net.js';
 
 const c = { dim: '\x1b[2m', green: '\x1b[32m', cyan: '\x1b[36m', yellow: '\x1b[33m', red: '\x1b[31m', bold: '\x1b[1m', off: '\x1b[0m' };
 const say = (s: string) => process.stdout.write(`${s}\n`);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-    s.on('error', reject);
-  });
-}
 
 async function redisReachable(url: string): Promise<boolean> {
   const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1500, retryStrategy: () => null });

@@ -6,6 +6,11 @@ import { TransientError } from '../core/errors.js';
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
+/** Deletes a lock only if it still holds our token (it may have expired and been taken by another replica). */
+export async function releaseLock(redis: Redis, key: string, token: string): Promise<void> {
+  await redis.eval(RELEASE, 1, key, token).catch(() => undefined);
+}
+
 export function redisApStore(redis: Redis, keyPrefix: string): ApStore {
   const k = (key: string) => `${keyPrefix}${key}`;
   return {
@@ -27,7 +32,7 @@ export function redisApStore(redis: Redis, keyPrefix: string): ApStore {
       try {
         return await fn();
       } finally {
-        await redis.eval(RELEASE, 1, lock, token).catch(() => undefined);
+        await releaseLock(redis, lock, token);
       }
     },
   };

@@ -2,13 +2,10 @@
 // long ones are hashed, so the reverse map is kept in Redis, written whenever a device list is served.
 import type { AnyConnector, Ctx } from '../core/connector.js';
 import type { DiscoveredDevice } from '../core/messages.js';
-import { deviceNumber } from '../util/ids.js';
-import type { ApEntry } from './registry.js';
+import { numberFor, type ApEntry } from './registry.js';
 import type { Runtime } from './runtime.js';
 
-export function numberFor(connector: AnyConnector, cred: unknown, externalId: string): string {
-  return deviceNumber(connector.deviceNumberPrefix, cred ? connector.deviceScope(cred) : '', externalId);
-}
+export { numberFor };
 
 export async function rememberDevices(rt: Runtime, connector: AnyConnector, cred: unknown, items: readonly DiscoveredDevice[]): Promise<void> {
   if (items.length === 0) return;

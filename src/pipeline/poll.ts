@@ -4,6 +4,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { AuthError, PermanentError, RateLimitedError, describeError } from '../core/errors.js';
 import type { JsonValue } from '../core/messages.js';
 import { metrics } from '../core/metrics.js';
+import { releaseLock } from './ap-store.js';
 import { externalIdFor } from './devices.js';
 import type { PollJob, Runtime } from './runtime.js';
 
@@ -74,7 +75,7 @@ export function createPollProcessor(rt: Runtime) {
     } finally {
       end();
       ac.abort();
-      await rt.redis.eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`, 1, lockKey, token).catch(() => undefined);
+      await releaseLock(rt.redis, lockKey, token);
     }
   };
 }

@@ -41,6 +41,11 @@ export interface SyncDiff {
   devicesChanged: ApEntry[];
 }
 
+/** The ThingsPanel device number of a vendor device under this connector and credentials. */
+export function numberFor(connector: AnyConnector, cred: unknown, externalId: string): string {
+  return deviceNumber(connector.deviceNumberPrefix, cred ? connector.deviceScope(cred) : '', externalId);
+}
+
 export const webhookUrlKey = (apId: string, secret: string) => sha256hex(`${apId}:${secret}`).slice(0, 32);
 
 export class Registry {
@@ -87,9 +92,7 @@ export class Registry {
 
   /** The bound device a vendor device id maps to in this access point, if any. */
   deviceForExternal(ap: ApEntry, externalId: string): DeviceEntry | undefined {
-    const c = ap.binding.connector;
-    const scope = ap.cred ? c.deviceScope(ap.cred) : '';
-    return ap.byNumber.get(deviceNumber(c.deviceNumberPrefix, scope, externalId));
+    return ap.byNumber.get(numberFor(ap.binding.connector, ap.cred, externalId));
   }
 
   /** Replaces the access points of one service identifier with what the backend returned. */

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { Ctx } from '../core/connector.js';
+import type { AnyConnector, ApStore, Ctx } from '../core/connector.js';
 import type { JsonValue, PlatformMessage, RawRecord } from '../core/messages.js';
 import { createVendorHttp } from '../core/vendor-http.js';
 import type { MqttLink } from '../platform/mqtt-link.js';
@@ -93,17 +93,32 @@ export class Runtime {
     };
   }
 
-  /** A connector context for one access point: its own throttle scope, store namespace and logger. */
-  ctx(ap: ApEntry, signal: AbortSignal = new AbortController().signal): Ctx<unknown> {
-    const c = ap.binding.connector;
+  /** The shared key/value store of one access point (or discovery scope). */
+  store(id: string): ApStore {
+    return redisApStore(this.redis, this.k(`ap:{${id}}:`));
+  }
+
+  /**
+   * A connector context for credentials: its own throttle scope, store namespace and logger. `httpId` names
+   * the throttle scope and metrics label when it must differ from the store id (discovery shares one label).
+   */
+  credCtx(connector: AnyConnector, accessPoint: { id: string; name: string }, cred: unknown, opts: { signal?: AbortSignal; httpId?: string } = {}): Ctx<unknown> {
+    const signal = opts.signal ?? new AbortController().signal;
     return {
-      accessPoint: { id: ap.id, name: ap.name },
-      cred: ap.cred,
-      log: this.log.child({ connector: c.id, access_point: ap.id }),
+      accessPoint,
+      cred,
+      log: this.log.child({ connector: connector.id, access_point: accessPoint.id }),
       signal,
       now: Date.now,
-      http: createVendorHttp({ connector: c.id, accessPointId: ap.id, limits: c.limits, throttle: this.limiter, signal }),
-      store: redisApStore(this.redis, this.k(`ap:{${ap.id}}:`)),
+      http: createVendorHttp({ connector: connector.id, accessPointId: opts.httpId ?? accessPoint.id, limits: connector.limits, throttle: this.limiter, signal }),
+      store: this.store(accessPoint.id),
+    };
+  }
+
+  /** A connector context for a bound access point, with its devices' template configuration. */
+  ctx(ap: ApEntry, signal?: AbortSignal): Ctx<unknown> {
+    return {
+      ...this.credCtx(ap.binding.connector, { id: ap.id, name: ap.name }, ap.cred, { signal }),
       deviceConfig: async (externalId: string) => {
         const d = this.registry.deviceForExternal(ap, externalId);
         if (!d) return null;

@@ -38,23 +38,22 @@ export function createUplinkProcessor(rt: Runtime) {
   return async function processUplink(job: Job<UplinkJob>): Promise<{ published: number; duplicates: number; dropped: number }> {
     const items = job.data.items ?? [];
     const outs: Out[] = [];
-      let dropped = 0;
+    let dropped = 0;
 
     // 1. Claim each record's idempotency key atomically; a key claimed by another job (a replayed webhook,
     //    a concurrent duplicate) is skipped, a key claimed by this job (a retry of it) is ours again.
-    const keyOf = (it: UplinkItem) => k(`done:${it.ap}:${'rec' in it ? it.rec.key : it.key}`);
-    const claims = items.length ? await claimKeys(rt, items.map(keyOf), `c:${job.id}`, rt.config.DEDUP_TTL_S) : [];
-    const done = claims.map((c) => (c === 1 ? null : '1'));
+    const recordKey = (it: UplinkItem) => ('rec' in it ? it.rec.key : it.key);
+    const claims = items.length ? await claimKeys(rt, items.map((it) => k(`done:${it.ap}:${recordKey(it)}`)), `c:${job.id}`, rt.config.DEDUP_TTL_S) : [];
     let duplicates = 0;
 
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
-      if (done[i]) { duplicates++; continue; }
+      if (claims[i] !== 1) { duplicates++; continue; }
       const ap = await apFor(it);
       const connectorId = ap?.binding.connector.id ?? 'unknown';
       if (!ap) { dropped++; metrics.uplinkDropped.inc({ connector: connectorId, reason: 'unknown_access_point' }); continue; }
       let msgs: PlatformMessage[];
-      const key = 'rec' in it ? it.rec.key : it.key;
+      const key = recordKey(it);
       if ('rec' in it) {
         try {
           msgs = ap.binding.connector.normalise(it.rec, { accessPointId: ap.id, receivedAt: it.at });

@@ -2,7 +2,7 @@
 // more service replicas, each test with its own Redis prefix, service identifier and topic prefix.
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort, waitForPort } from '../../src/util/net.js';
 import { pino, type Logger } from 'pino';
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -15,17 +15,7 @@ export const MQTT_URL = process.env.TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 
 export const uid = (n = 6) => randomBytes(n).toString('hex');
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
+export { freePort };
 
 /** Captures every log line so tests can assert that no secret was ever written. */
 export function captureLogger(level = 'debug'): { log: Logger; lines: string[] } {
@@ -123,10 +113,7 @@ export async function ownBroker(): Promise<{ url: string; port: number; start():
   const bin = existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto';
   const start = async () => {
     proc = spawn(bin, ['-p', String(port)], { stdio: 'ignore' });
-    await until(async () => {
-      const net = await import('node:net');
-      return new Promise<boolean>((res) => { const s = net.connect(port, '127.0.0.1', () => { s.end(); res(true); }); s.on('error', () => res(false)); });
-    }, 5000, 'broker start');
+    await waitForPort(port);
   };
   await start();
   return {
@@ -150,10 +137,7 @@ export async function ownRedis(): Promise<{ url: string; start(): Promise<void>;
   let proc: ChildProcess | undefined;
   const start = async () => {
     proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
-    await until(async () => {
-      const net = await import('node:net');
-      return new Promise<boolean>((res) => { const s = net.connect(port, '127.0.0.1', () => { s.end(); res(true); }); s.on('error', () => res(false)); });
-    }, 5000, 'redis start');
+    await waitForPort(port);
   };
   await start();
   return {
