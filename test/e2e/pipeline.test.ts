@@ -3,9 +3,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, test } from 'node:test';
-import { z } from 'zod';
 import { startTtsSim } from '../../connectors/the-things-stack/simulator.js';
-import type { Connector } from '../../src/core/connector.js';
+import { pollingConnector } from '../helpers/poll-connector.js';
 import { type Harness, ownBroker, startHarness, until } from '../helpers/harness.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -59,27 +58,6 @@ test('broker down for a while: webhooks keep being accepted, nothing is lost or 
   assert.ok(seqs.length >= 60);
   assert.deepEqual(h.tp.errors, []);
 });
-
-// A minimal polling connector: the vendor is a loopback server that counts polls per access point.
-function pollingConnector(vendorUrl: string): Connector<{ tenant: string }> {
-  return {
-    id: 'poll-test', displayName: 'poll test', deviceNumberPrefix: 'pt',
-    voucherFields: [{ key: 'tenant', label: 'tenant', required: true }],
-    voucherSchema: z.object({ tenant: z.string() }),
-    limits: { requestsPerSecond: 50, burst: 50 },
-    deviceScope: () => '',
-    listDevices: async () => ({ items: [{ externalId: 'x1', name: 'x1' }], total: 1 }),
-    poll: {
-      intervalMs: () => 300,
-      async run(ctx, cursor) {
-        await ctx.http.request({ method: 'GET', url: `${vendorUrl}/poll/${ctx.cred.tenant}` });
-        const n = typeof cursor === 'number' ? cursor + 1 : 1;
-        return { records: [{ key: `${ctx.cred.tenant}:${n}`, device: 'x1', type: 'reading', body: { n } }], cursor: n };
-      },
-    },
-    normalise: (rec) => [{ kind: 'telemetry', device: 'x1', values: { n: (rec.body as { n: number }).n } }],
-  };
-}
 
 test('access point deleted in ThingsPanel → its poll schedule stops; the other keeps polling', async () => {
   const polls = new Map<string, number>();
