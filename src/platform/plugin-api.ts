@@ -30,7 +30,25 @@ const notification = z.object({ message_type: z.union([z.string(), z.number()]).
 export function buildPluginApi(deps: PluginApiDeps): FastifyInstance {
   const { binding, log } = deps;
   const c = binding.connector;
-  const app = Fastify({ logger: false, bodyLimit: 256 * 1024 });
+  // The Go backend puts the voucher into the query unencoded: a space or a non-ASCII byte in a credential makes
+  // Node's parser refuse the request line (contract §8.8). Such device-list requests are answered from the raw bytes.
+  let recoverRawDeviceList: ((rawUrl: string) => Promise<unknown>) | undefined;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 256 * 1024,
+    clientErrorHandler: (err, socket) => {
+      const target = rawDeviceListTarget((err as unknown as { rawPacket?: Buffer }).rawPacket);
+      if (!target || !recoverRawDeviceList || !socket.writable) {
+        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        else socket.destroy();
+        return;
+      }
+      void recoverRawDeviceList(target).then((body) => {
+        const json = Buffer.from(JSON.stringify(body));
+        if (socket.writable) socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${json.length}\r\nConnection: close\r\n\r\n`), json]));
+      }, () => socket.destroy());
+    },
+  });
   app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
     const status = err.statusCode && err.statusCode < 500 ? 400 : 500;
     void reply.code(200).send(fail(status, status === 400 ? `bad request: ${err.message}` : 'internal error'));
@@ -53,10 +71,10 @@ export function buildPluginApi(deps: PluginApiDeps): FastifyInstance {
     }
   });
 
-  app.get('/api/v1/plugin/device/list', async (req) => {
+  async function deviceList(rawUrl: string) {
     let q;
     try {
-      q = parseDeviceListQuery(req.raw.url ?? req.url);
+      q = parseDeviceListQuery(rawUrl);
     } catch (err) {
       return fail(400, err instanceof VoucherError ? err.message : 'bad voucher');
     }
@@ -78,7 +96,10 @@ export function buildPluginApi(deps: PluginApiDeps): FastifyInstance {
       log.warn({ reason: msg }, 'device discovery failed');
       return fail(400, msg);
     }
-  });
+  }
+
+  app.get('/api/v1/plugin/device/list', async (req) => deviceList(req.raw.url ?? req.url));
+  recoverRawDeviceList = deviceList;
 
   const onNotify = async (req: import('fastify').FastifyRequest) => {
     const body = notification.safeParse(req.body ?? {});
@@ -104,4 +125,17 @@ export function buildPluginApi(deps: PluginApiDeps): FastifyInstance {
     return { code: 200, message: 'success' };
   });
   return app;
+}
+
+/**
+ * The request target of a raw `GET /api/v1/plugin/device/list?... HTTP/1.1` line, decoded as UTF-8, or undefined
+ * for anything else. The target is everything between the method and the last " HTTP/1.x" (it may hold spaces).
+ */
+export function rawDeviceListTarget(raw: Buffer | undefined): string | undefined {
+  if (!raw) return undefined;
+  const head = raw.subarray(0, Math.min(raw.length, 64 * 1024)).toString('utf8');
+  const eol = head.indexOf('\r\n');
+  const line = eol >= 0 ? head.slice(0, eol) : head;
+  const m = /^GET (\/api\/v1\/plugin\/device\/list\?.*) HTTP\/1\.[01]$/.exec(line);
+  return m?.[1];
 }

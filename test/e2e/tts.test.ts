@@ -162,3 +162,11 @@ test('operator endpoints: probes, Prometheus metrics without device labels, stat
   assert.equal(mine.devices, 3);
   assert.equal(mine.webhook.url, hookUrl);
 });
+
+test('device list with a space and non-ASCII characters in the raw voucher (Go sends them unencoded)', async () => {
+  const voucher = { server_url: tts.url, application_id: 'app1', api_key: tts.apiKey, webhook_secret: 'Kühl raum+geheim&x', auth_type: 'manual' };
+  const list = (await h.tp.fetchDeviceList(h.si, voucher, 1, 2)) as { code: number; message: string; data: { total: number; list: unknown[] } };
+  assert.equal(list.code, 200, list.message);
+  assert.equal(list.data.total, 3);
+  assert.equal(list.data.list.length, 2);
+});
