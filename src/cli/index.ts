@@ -63,7 +63,7 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'convert': {
       const [connector, file] = rest;
-      if (!connector || !file) fail('usage: tp-connector convert <connector> <payload-file> [--type <event>]');
+      if (!connector || !file) fail('usage: tp-connector convert <connector> <payload-file> [--voucher <file>] [--header name:value] [--event <type>] [--type <record type>]');
       const { runConvert } = await import('./convert.js');
       await runConvert(connector, file, rest.slice(2));
       return;
