@@ -52,3 +52,11 @@ test('401: needs re-auth, polling paused without a retry storm, visible, resumed
   await until(async () => calls('na-fixed') >= 2 && (await state(a)).state === 'ok', 10_000, 'resumed with new credentials');
   assert.deepEqual(h.tp.errors, []);
 });
+
+test('a poll slower than its interval never overlaps itself, across two replicas', async () => {
+  await h.startReplica();
+  vendor.answer = (t) => (t === 'slow' ? { status: 200, delayMs: 900 } : { status: 200 });
+  h.tp.createAccessPoint({ serviceIdentifier: h.si, name: 'S', voucher: { tenant: 'slow' } });
+  await until(() => calls('slow') >= 3, 15_000, 'three slow polls');
+  assert.equal(vendor.maxInFlight.get('slow'), 1, 'one poll of an access point at a time');
+});

@@ -170,3 +170,31 @@ test('device list with a space and non-ASCII characters in the raw voucher (Go s
   assert.equal(list.data.total, 3);
   assert.equal(list.data.list.length, 2);
 });
+
+test('attribute get answers with the last reported attributes; telemetry control becomes a downlink', async () => {
+  const dev = devices.find((d) => d.device_number === 'tts-app1-dev1')!;
+  const before = h.tp.attributes.length;
+  await h.tp.getAttributes(dev.id, ['gateway_id', 'snr']);
+  const a = await h.tp.waitFor((s) => s.attributes.slice(before).find((x) => x.deviceId === dev.id), 10_000);
+  assert.deepEqual(a.values, { gateway_id: 'gtw1', snr: 5 });
+  const n = tts.downlinks.length;
+  await h.tp.controlTelemetry(dev.id, { led: 'on' });
+  const dl = await until(() => tts.downlinks.slice(n).find((d) => d.deviceId === 'dev1'), 10_000, 'telemetry control downlink');
+  assert.deepEqual((dl.body as { downlinks: { decoded_payload: unknown }[] }).downlinks[0]!.decoded_payload, { led: 'on' });
+});
+
+test('a command for a device the vendor does not know is answered with result 1', async () => {
+  const [ghost] = await h.tp.bindDevices(apId, [{ device_number: 'tts-app1-ghost', device_name: 'ghost' }]);
+  await until(() => h.services[0]!.rt.registry.get(apId)?.devices.has(ghost!.id as string), 10_000, 'ghost synced');
+  const mid = await h.tp.sendCommand(ghost!.id as string, { method: 'x', params: { a: 1 } });
+  const r = await h.tp.waitForResponse(mid, 10_000);
+  assert.equal(r.result, 1);
+  assert.match(r.message, /404/);
+});
+
+test('disconnect (device config changed) is answered at once and re-syncs the access point', async () => {
+  const dev = devices.find((d) => d.device_number === 'tts-app1-dev2')!;
+  const call = await h.tp.disconnectDevice(dev.id);
+  assert.equal(call.ok, true, JSON.stringify(call.response));
+  assert.deepEqual(call.response, { code: 200, message: 'success' });
+});

@@ -30,6 +30,7 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   mqttUrl?: string;
   redisUrl?: string;
+  valuesEncoding?: 'base64' | 'json';
   notificationPath?: '/api/v1/plugin/notification' | '/api/v1/notify/event';
   downlinkEra?: 'number' | 'id';
 }
@@ -53,12 +54,13 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
   const redisPrefix = `tpcct${uid(4)}`;
   const prefix = `plugin/${si}/`;
   const mqttUrl = o.mqttUrl ?? MQTT_URL;
-  const tp = await startThingsPanelSim({ mqttUrl });
+  const tp = await startThingsPanelSim({ mqttUrl, valuesEncoding: o.valuesEncoding });
   const pluginPort = await freePort();
   const env: Record<string, string> = {
     REDIS_URL: o.redisUrl ?? REDIS_URL, REDIS_PREFIX: redisPrefix, TP_API_URL: tp.url, TP_MQTT_URL: mqttUrl, TP_MQTT_USERNAME: 'plugin', TP_MQTT_PASSWORD: 'plugin',
     CONNECTORS: `${o.connector}:${si}:${pluginPort}`, WEBHOOK_HOST: '127.0.0.1', WEBHOOK_PORT: '0', PLUGIN_API_HOST: '127.0.0.1',
     HEARTBEAT_INTERVAL_MS: '2000', ADMIN_HOST: '127.0.0.1', ADMIN_PORT: '0', SYNC_INTERVAL_MS: '1000', FRESHNESS_CHECK_MS: '500', RETRY_BASE_MS: '100', LOG_LEVEL: 'debug',
+    ...(o.valuesEncoding ? { TP_VALUES_ENCODING: o.valuesEncoding } : {}),
     ...o.env,
   };
   const config = loadConfig(env);

@@ -8,18 +8,27 @@ export interface FakeVendor {
   /** Calls per tenant. */
   calls: Map<string, number>;
   /** What the vendor answers a tenant: status code and headers (default 200). */
-  answer: (tenant: string) => { status: number; headers?: Record<string, string> };
+  answer: (tenant: string) => { status: number; headers?: Record<string, string>; delayMs?: number };
+  /** Most requests of one tenant that were in flight at the same time. */
+  maxInFlight: Map<string, number>;
   close(): Promise<void>;
 }
 
 export async function startFakeVendor(): Promise<FakeVendor> {
-  const v: FakeVendor = { url: '', calls: new Map(), answer: () => ({ status: 200 }), close: async () => undefined };
+  const v: FakeVendor = { url: '', calls: new Map(), maxInFlight: new Map(), answer: () => ({ status: 200 }), close: async () => undefined };
+  const inFlight = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     const tenant = req.url?.split('/').pop() ?? '';
     v.calls.set(tenant, (v.calls.get(tenant) ?? 0) + 1);
+    const now = (inFlight.get(tenant) ?? 0) + 1;
+    inFlight.set(tenant, now);
+    v.maxInFlight.set(tenant, Math.max(now, v.maxInFlight.get(tenant) ?? 0));
     const a = v.answer(tenant);
-    res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers });
-    res.end(a.status === 200 ? '{}' : '{"message":"vendor says no"}');
+    setTimeout(() => {
+      inFlight.set(tenant, (inFlight.get(tenant) ?? 1) - 1);
+      res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers });
+      res.end(a.status === 200 ? '{}' : '{"message":"vendor says no"}');
+    }, a.delayMs ?? 0);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const addr = server.address();
