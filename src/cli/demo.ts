@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { startTtsSim } from '../../connectors/the-things-stack/simulator.js';
+import { builtInConnectors } from '../../connectors/index.js';
 import { loadConfig } from '../config.js';
 import { startService } from '../service.js';
 import { startThingsPanelSim } from '../sim/thingspanel.js';
 import { freePort } from '../util/net.js';
+import { scenarios } from './demo-scenarios.js';
 
 const c = { dim: '\x1b[2m', green: '\x1b[32m', cyan: '\x1b[36m', yellow: '\x1b[33m', red: '\x1b[31m', bold: '\x1b[1m', off: '\x1b[0m' };
 const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -62,7 +63,11 @@ async function ensureBroker(cleanup: (() => Promise<void>)[]): Promise<string> {
   return `mqtt://127.0.0.1:${port}`;
 }
 
-export async function runDemo(opts: { durationMs?: number } = {}): Promise<void> {
+export async function runDemo(opts: { connector?: string; durationMs?: number } = {}): Promise<void> {
+  const connectorId = opts.connector ?? process.env.DEMO_CONNECTOR ?? 'the-things-stack';
+  const scenario = scenarios[connectorId];
+  const connector = builtInConnectors[connectorId];
+  if (!scenario || !connector) throw new Error(`no demo for "${connectorId}" (choose one of: ${Object.keys(scenarios).join(', ')})`);
   const cleanup: (() => Promise<void>)[] = [];
   let stopping = false;
   const stop = async (code = 0) => {
@@ -75,22 +80,20 @@ export async function runDemo(opts: { durationMs?: number } = {}): Promise<void>
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
   try {
-    say(`${c.bold}tp-cloud-connector demo${c.off}: The Things Stack → tp-cloud-connector → ThingsPanel, all on this machine\n`);
+    say(`${c.bold}tp-cloud-connector demo${c.off}: ${connector.displayName} → tp-cloud-connector → ThingsPanel, all on this machine`);
+    say(`${c.dim}other demos: ${Object.keys(scenarios).filter((k) => k !== connectorId).map((k) => `npm run demo -- ${k}`).join(' | ')}${c.off}\n`);
     const redisUrl = await ensureRedis(cleanup);
     const mqttUrl = await ensureBroker(cleanup);
     const tp = await startThingsPanelSim({ mqttUrl });
     cleanup.push(() => tp.close());
-    const tts = await startTtsSim({ applicationId: 'demo-app', devices: [
-      { device_id: 'cold-room-1', name: 'Cold room 1', dev_eui: '70B3D57ED0000001' },
-      { device_id: 'cold-room-2', name: 'Cold room 2', dev_eui: '70B3D57ED0000002' },
-      { device_id: 'loading-dock', name: 'Loading dock', dev_eui: '70B3D57ED0000003' },
-    ] });
-    cleanup.push(() => tts.close());
+    const run = await scenario();
+    cleanup.push(() => run.close());
     const pluginPort = await freePort();
-    const si = 'TTS_DEMO';
+    const si = 'DEMO';
+    const redisPrefix = `tpcc-demo-${process.pid}`;
     const config = loadConfig({
-      ...process.env, REDIS_URL: redisUrl, REDIS_PREFIX: `tpcc-demo-${process.pid}`, TP_API_URL: tp.url, TP_MQTT_URL: mqttUrl,
-      CONNECTORS: `the-things-stack:${si}:${pluginPort}`, WEBHOOK_HOST: '127.0.0.1', WEBHOOK_PORT: process.env.WEBHOOK_PORT ?? '0', PLUGIN_API_HOST: '127.0.0.1',
+      ...process.env, REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix, TP_API_URL: tp.url, TP_MQTT_URL: mqttUrl,
+      CONNECTORS: `${connectorId}:${si}:${pluginPort}`, WEBHOOK_HOST: '127.0.0.1', WEBHOOK_PORT: process.env.WEBHOOK_PORT ?? '0', PLUGIN_API_HOST: '127.0.0.1',
       SYNC_INTERVAL_MS: '5000', FRESHNESS_CHECK_MS: '2000', ADMIN_PORT: process.env.ADMIN_PORT ?? '0', TP_SHARED_SUBSCRIPTION: 'false',
     });
     tp.registerService({ serviceIdentifier: si, httpAddress: `127.0.0.1:${pluginPort}`, subTopicPrefix: `plugin/${si}/` });
@@ -98,58 +101,50 @@ export async function runDemo(opts: { durationMs?: number } = {}): Promise<void>
     cleanup.push(async () => {
       await svc.stop();
       const r = new Redis(redisUrl);
-      const keys = await r.keys(`tpcc-demo-${process.pid}:*`);
+      const keys = await r.keys(`${redisPrefix}:*`);
       if (keys.length) await r.del(...keys);
       r.disconnect();
     });
-    say(`${c.green}✔${c.off} service up: plugin API http://127.0.0.1:${pluginPort}, webhooks ${svc.webhookUrl}/webhooks/the-things-stack/<access point>`);
+    const admin = svc.adminApp.server.address();
+    say(`${c.green}✔${c.off} service up: plugin API http://127.0.0.1:${pluginPort}, status page http://127.0.0.1:${typeof admin === 'object' && admin ? admin.port : '?'}/`);
 
     // What a tenant does in the ThingsPanel UI.
-    const secret = `demo-${Math.random().toString(36).slice(2, 12)}`;
-    const voucher = { server_url: tts.url, application_id: 'demo-app', api_key: tts.apiKey, webhook_secret: secret, offline_timeout: 30 };
-    const apId = tp.createAccessPoint({ serviceIdentifier: si, name: 'Acme cold chain', voucher });
-    const list = (await tp.fetchDeviceList(si, { ...voucher, auth_type: 'manual' }, 1, 10)) as { data: { list: { device_number: string; device_name: string }[] } };
+    const apId = tp.createAccessPoint({ serviceIdentifier: si, name: 'Acme', voucher: run.voucher });
+    const list = (await tp.fetchDeviceList(si, { ...run.voucher, auth_type: 'manual' }, 1, 10)) as { code: number; message: string; data: { list: { device_number: string; device_name: string }[] } };
+    if (list.code !== 200) throw new Error(`device discovery failed: ${list.message}`);
     say(`${c.green}✔${c.off} device discovery through /api/v1/plugin/device/list: ${list.data.list.map((d) => `${d.device_name} (${d.device_number})`).join(', ')}`);
     const rows = await tp.bindDevices(apId, list.data.list.map((d) => ({ device_number: d.device_number, device_name: d.device_name })));
     const byId = new Map(rows.map((r) => [r.id as string, r.name as string]));
     for (let i = 0; i < 100 && svc.rt.registry.get(apId)?.devices.size !== rows.length; i++) await new Promise((r) => setTimeout(r, 50));
     say(`${c.green}✔${c.off} ${rows.length} devices bound; ThingsPanel notified the service, which synced the access point`);
-    const hook = `${svc.webhookUrl}/webhooks/the-things-stack/${apId}`;
-    say(`${c.dim}  TTS webhook: POST ${hook}  header X-Webhook-Secret: <secret>${c.off}\n`);
+    const apCred = svc.rt.registry.get(apId)?.cred;
+    if (connector.webhook && apCred && connector.webhook.secrets(apCred).length > 0) say(`${c.dim}  vendor webhook: POST ${svc.webhookUrl}/webhooks/${connectorId}/${apId}  header X-Webhook-Secret: <secret>${c.off}`);
+    if (connector.poll) say(`${c.dim}  polling the vendor every ${Math.round(connector.poll.intervalMs(apCred) / 1000)} s${c.off}`);
+    say('');
 
     let seen = 0;
     const show = setInterval(() => {
       for (; seen < tp.telemetry.length; seen++) {
         const t = tp.telemetry[seen]!;
-        say(`${c.cyan}platform ←${c.off} telemetry ${byId.get(t.deviceId) ?? t.deviceId}: ${JSON.stringify(t.values)}`);
+        say(`${c.cyan}platform ←${c.off} telemetry ${byId.get(t.deviceId) ?? t.deviceId}: ${JSON.stringify(t.values).slice(0, 160)}`);
       }
       for (const e of tp.errors.splice(0)) say(`${c.red}platform rejected ${e.topic}: ${e.reason}${c.off}`);
     }, 100);
     cleanup.push(async () => clearInterval(show));
-
-    const devs = tts.devices;
-    let n = 0;
-    const send = async () => {
-      const d = devs[n++ % devs.length]!;
-      const temperature = Math.round((2 + Math.sin(n / 3) * 2 + Math.random()) * 10) / 10;
-      const res = await tts.deliver(hook, tts.uplinkBody(d.device_id, { temperature, door_open: n % 7 === 0, battery: Math.round((3.6 - n * 0.001) * 1000) / 1000 }), { 'x-webhook-secret': secret }).catch((e: Error) => ({ status: 0, body: e.message }));
-      if (res.status !== 200) say(`${c.red}webhook answered ${res.status}: ${res.body}${c.off}`);
-    };
-    const uplinks = setInterval(() => void send(), 700);
-    cleanup.push(async () => clearInterval(uplinks));
+    cleanup.push(async () => stopDrive());
+    const stopDrive = run.drive(`${svc.webhookUrl}/webhooks/${connectorId}/${apId}`);
 
     // A command round trip after a few seconds.
     setTimeout(() => void (async () => {
       const target = rows[0]!;
-      say(`\n${c.yellow}platform →${c.off} command SetInterval {"interval":300} to ${target.name as string}`);
-      const mid = await tp.sendCommand(target.id as string, { method: 'SetInterval', params: { interval: 300 } });
+      say(`\n${c.yellow}platform →${c.off} command ${run.command.method} ${JSON.stringify(run.command.params)} to ${target.name as string}`);
+      const mid = await tp.sendCommand(target.id as string, run.command);
       const resp = await tp.waitForResponse(mid, 15_000);
-      const dl = tts.downlinks.find((d) => JSON.stringify(d.body).includes(mid));
-      say(`${c.yellow}TTS ←${c.off} downlink push ${JSON.stringify((dl?.body as { downlinks?: unknown[] } | undefined)?.downlinks?.[0] ?? null)}`);
+      say(`${c.yellow}vendor ←${c.off} ${JSON.stringify(run.vendorSaw(mid)).slice(0, 200)}`);
       say(`${c.yellow}platform ←${c.off} command response ${JSON.stringify({ result: resp.result, message: resp.message, method: resp.method })}\n`);
-    })().catch((e: Error) => say(`${c.red}command round trip failed: ${e.message}${c.off}`)), 3000);
+    })().catch((e: Error) => say(`${c.red}command round trip failed: ${e.message}${c.off}`)), 4000);
 
-    say(`${c.dim}streaming uplinks every 0.7 s; Ctrl-C to stop${c.off}`);
+    say(`${c.dim}Ctrl-C to stop${c.off}`);
     if (opts.durationMs) setTimeout(() => void stop(0), opts.durationMs);
   } catch (err) {
     say(`${c.red}demo failed: ${(err as Error).message}${c.off}`);

@@ -5,7 +5,7 @@ import { describeError } from '../core/errors.js';
 
 const USAGE = `usage: tp-connector <command>
   start                      run the service (configuration from the environment; see README)
-  demo                       run an end-to-end demo on embedded defaults (simulated ThingsPanel and TTS)
+  demo [connector]           end-to-end demo on embedded defaults (simulated ThingsPanel and vendor cloud; default the-things-stack)
   check                      validate configuration and reach Redis, the MQTT broker and ThingsPanel
   forms                      regenerate form_voucher.json and connectors/*/form_*.json
   convert <connector> <file> run a connector's parser and normaliser on a saved payload
@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<void> {
     }
     case 'demo': {
       const { runDemo } = await import('./demo.js');
-      await runDemo();
+      await runDemo({ connector: rest[0] });
       return;
     }
     case 'forms': {
