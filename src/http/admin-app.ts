@@ -1,10 +1,17 @@
-// Operator endpoints on the admin port: /healthz, /readyz, /metrics (Prometheus), /api/status (JSON).
-// Protected by ADMIN_TOKEN (Bearer) when set; listens on ADMIN_HOST (loopback by default), never on the webhook port.
-import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+// Operator endpoints on the admin port: /healthz, /readyz, /metrics (Prometheus), /api/status (JSON), the status
+// page (/ and /status), the queue dashboard (/queues, bull-board) and dead-letter replay.
+// Protected by ADMIN_TOKEN when set (Bearer token, or HTTP Basic with any user name and the token as password);
+// listens on ADMIN_HOST (loopback by default), never on the webhook port.
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { registry as metricsRegistry } from '../core/metrics.js';
+import { replayDeadLetter } from '../pipeline/dead-letter.js';
 import { queueStats } from '../pipeline/maintenance.js';
 import type { Runtime } from '../pipeline/runtime.js';
+import { isAuthorized, isCrossSiteWrite, sendUnauthorized } from './admin-auth.js';
+import { registerQueueDashboard } from './queue-dashboard.js';
+import { buildStatus, deadLetterRows } from './status-data.js';
+import { renderStatusPage, type PageOptions } from './status-page.js';
 
 export interface AdminDeps {
   rt: Runtime;
@@ -13,16 +20,21 @@ export interface AdminDeps {
   backendReachable: () => Promise<boolean>;
 }
 
+const OPEN_PATHS = new Set(['/healthz', '/readyz']);
+
 export function buildAdminApp(deps: AdminDeps): FastifyInstance {
   const { rt } = deps;
   const app = Fastify({ logger: false });
   app.addHook('onRequest', async (req, reply) => {
-    if (!deps.token || req.url === '/healthz' || req.url === '/readyz') return;
-    const h = req.headers.authorization ?? '';
-    const given = Buffer.from(h.replace(/^bearer\s+/i, ''));
-    const want = Buffer.from(deps.token);
-    if (given.length !== want.length || !timingSafeEqual(given, want)) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized' });
+    // Browsers replay Basic credentials (and reach a token-less loopback port) on cross-site posts: refuse those.
+    if (isCrossSiteWrite(req)) return reply.code(403).send({ error: 'cross-site request refused' });
+    if (!deps.token) return;
+    const path = req.url.split('?', 1)[0] ?? '';
+    if (OPEN_PATHS.has(path)) return;
+    if (!isAuthorized(req.headers.authorization, deps.token)) return sendUnauthorized(reply);
   });
+  // HTML forms (the status page's replay buttons) post url-encoded bodies; their content is not used.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, _body, done) => done(null, {}));
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
@@ -39,24 +51,44 @@ export function buildAdminApp(deps: AdminDeps): FastifyInstance {
     return reply.header('content-type', metricsRegistry.contentType).send(await metricsRegistry.metrics());
   });
 
-  app.get('/api/status', async () => {
-    const states = await rt.state.all();
-    const queues = await queueStats(rt).catch(() => ({}));
-    const aps = [];
-    for (const ap of rt.registry.all()) {
-      const [lastPoll, fresh] = await Promise.all([
-        rt.redis.get(rt.k(`lastpoll:${ap.id}`)),
-        rt.redis.zrevrange(rt.k(`fresh:${ap.id}`), 0, 0, 'WITHSCORES'),
-      ]);
-      const st = states[ap.id] ?? { state: ap.credError ? 'failing' : 'ok', reason: ap.credError ?? '', since: 0, failures: 0 };
-      aps.push({
-        id: ap.id, name: ap.name, connector: ap.binding.connector.id, service_identifier: ap.binding.serviceIdentifier,
-        state: st.state, reason: st.reason, since: st.since || null, devices: ap.devices.size,
-        last_poll: lastPoll ? Number(lastPoll) : null, last_data: fresh[1] ? Number(fresh[1]) : null,
-        webhook: ap.binding.connector.webhook ? { url: `${deps.webhookBase}/webhooks/${ap.binding.connector.id}/${ap.id}`, header: 'X-Webhook-Secret: <webhook secret of the access point>' } : null,
-      });
+  app.get('/api/status', async () => buildStatus(rt, deps.webhookBase));
+
+  app.get('/api/dead-letters', async () => ({ dead_letters: await deadLetterRows(rt, 500) }));
+
+  app.post<{ Params: { id: string } }>('/api/dead-letters/:id/replay', async (req, reply) => {
+    const id = req.params.id;
+    // A status-page form expects to be sent back to the page; API clients get JSON.
+    const fromForm = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+    const back = (q: string) => reply.code(303).header('location', `../../../?${q}`).send();
+    try {
+      const job = await replayDeadLetter(rt, id);
+      rt.log.info({ dead_letter: id, job }, 'dead letter replayed from the admin port');
+      return fromForm ? back(`replayed=${encodeURIComponent(id)}`) : { replayed: id, job };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (fromForm) return back(`replay_error=${encodeURIComponent(message.slice(0, 300))}`);
+      return reply.code(message.startsWith('no dead letter') ? 404 : 500).send({ error: message });
     }
-    return { access_points: aps, queues };
   });
+
+  const page = async (req: FastifyRequest, reply: FastifyReply) => {
+    const q = (req.query ?? {}) as Record<string, unknown>;
+    const flash: PageOptions['flash'] = typeof q.replayed === 'string' ? { kind: 'ok', text: `Dead letter ${q.replayed.slice(0, 300)} put back on its queue.` }
+      : typeof q.replay_error === 'string' ? { kind: 'error', text: `Replay failed: ${q.replay_error.slice(0, 300)}` } : null;
+    const [report, deadLetters] = await Promise.all([buildStatus(rt, deps.webhookBase), deadLetterRows(rt).catch(() => null)]);
+    const nonce = randomBytes(16).toString('base64');
+    return reply
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header('x-content-type-options', 'nosniff')
+      .header('x-frame-options', 'DENY')
+      .header('referrer-policy', 'no-referrer')
+      .header('content-security-policy', `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`)
+      .send(renderStatusPage(report, { nonce, deadLetters, flash }));
+  };
+  app.get('/', page);
+  app.get('/status', page);
+
+  registerQueueDashboard(app, rt);
   return app;
 }
