@@ -18,7 +18,13 @@ export class Syncer {
   syncService(si: string): Promise<SyncDiff | null> {
     const cur = this.running.get(si);
     if (cur) return cur;
-    const p = this.doSync(si).finally(() => this.running.delete(si));
+    // Never rejects: timers and notifications fire it without awaiting (a Redis hiccup must not become unhandled).
+    const p = this.doSync(si)
+      .catch((err: unknown) => {
+        this.rt.log.warn({ service: si, reason: describeError(err) }, 'access point sync failed; retried on the next interval');
+        return null;
+      })
+      .finally(() => this.running.delete(si));
     this.running.set(si, p);
     return p;
   }
