@@ -1,5 +1,6 @@
 // OAuth2 client-credentials tokens: cached in ctx.store encrypted with a key derived from the client secret,
 // refreshed before expiry, fetched once at a time across replicas (ctx.store.withLock) and within a process.
+import { metrics } from '../../src/core/metrics.js';
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { ApStore, Ctx } from '../../src/core/connector.js';
@@ -124,7 +125,12 @@ export async function getAccessToken(ctx: Ctx<HttpJsonCred>): Promise<string> {
     // Another replica may have refreshed while we waited for the lock.
     const again = openToken(ctx.cred, await ctx.store.get(key));
     if (fresh(again)) return again.accessToken;
-    const t = await fetchToken(ctx);
+    const labels = { connector: 'http-json', access_point: ctx.accessPoint.id };
+    const t = await fetchToken(ctx).catch((err: unknown) => {
+      metrics.tokenRefreshes.inc({ ...labels, outcome: 'error' });
+      throw err;
+    });
+    metrics.tokenRefreshes.inc({ ...labels, outcome: 'ok' });
     await ctx.store.set(key, sealToken(ctx.cred, t), Math.max(1, t.expiresAt - ctx.now()));
     ctx.log.debug({ expiresInS: Math.round((t.expiresAt - ctx.now()) / 1000) }, 'http-json: OAuth2 token refreshed');
     return t.accessToken;
