@@ -43,6 +43,7 @@ export const configSchema = z.object({
   TP_MQTT_CLIENT_ID: z.string().optional(),
   TP_VALUES_ENCODING: z.enum(['base64', 'json']).default('base64'),
   TP_SHARED_SUBSCRIPTION: bool.default(false),
+  TP_MQTT_RECONNECT_HOLD_MS: int(0, 600_000).default(3000),
   CONNECTORS: connectorSpec.prefault('the-things-stack:TTS:8501'),
   WEBHOOK_HOST: z.string().default('0.0.0.0'),
   WEBHOOK_PORT: int(0, 65535).default(8088),
@@ -70,6 +71,10 @@ export const configSchema = z.object({
   MQTT_PUBLISH_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
   BACKLOG_MAX_JOBS: int(100, 100_000_000).default(1_000_000),
   DISABLE_POLL_MIN_MS: int(0, 3_600_000).default(0),
+  WORKER_LOCK_DURATION_MS: int(1000, 600_000).default(30_000),
+  WORKER_STALLED_INTERVAL_MS: int(500, 600_000).default(15_000),
+  SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+  REPLICA_ID: z.string().regex(/^[\w.:@-]{1,100}$/, 'letters, digits, .:@_- only, at most 100').optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,5 +1,6 @@
 // Wires one process: registry sync, plugin APIs, webhook receiver, BullMQ workers, MQTT link.
 // Shutdown order: stop taking work (HTTP) → finish or return in-flight jobs → MQTT → Redis.
+import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -21,6 +22,7 @@ import { Registry, type Binding } from './pipeline/registry.js';
 import { QUEUES, Runtime } from './pipeline/runtime.js';
 import { Syncer } from './pipeline/sync.js';
 import { createUplinkProcessor } from './pipeline/uplink.js';
+import { randomId } from './util/ids.js';
 
 export interface ServiceOptions {
   log: Logger;
@@ -34,6 +36,8 @@ export interface Service {
   adminApp: FastifyInstance;
   pluginApis: Map<string, FastifyInstance>;
   webhookUrl: string;
+  /** This replica's name: stored on every job its workers process (BullMQ `processedBy`). */
+  replicaId: string;
   pluginApiUrl(si: string): string;
   /** Closes everything; `graceful` waits for in-flight jobs first. */
   stop(): Promise<void>;
@@ -51,7 +55,7 @@ export async function startService(config: Config, opts: ServiceOptions): Promis
   const log = opts.log;
   const bindings = resolveBindings(config, opts.connectors ?? builtInConnectors);
   const registry = new Registry(bindings);
-  const link = new MqttLink({ url: config.TP_MQTT_URL, username: config.TP_MQTT_USERNAME, password: config.TP_MQTT_PASSWORD, clientId: config.TP_MQTT_CLIENT_ID, log });
+  const link = new MqttLink({ url: config.TP_MQTT_URL, username: config.TP_MQTT_USERNAME, password: config.TP_MQTT_PASSWORD, clientId: config.TP_MQTT_CLIENT_ID, reconnectHoldMs: config.TP_MQTT_RECONNECT_HOLD_MS, log });
   const backend = new BackendClient(config.TP_API_URL);
   const rt = new Runtime(config, log, registry, link, backend);
   const syncer = new Syncer(rt);
@@ -62,7 +66,13 @@ export async function startService(config: Config, opts: ServiceOptions): Promis
   await syncer.start();
   await subscribeDownlinks(rt, link);
 
-  const workerOpts = { connection: rt.redis, prefix: config.REDIS_PREFIX, maxStalledCount: 5, stalledInterval: 15_000 };
+  // A job whose replica died (lock not renewed for lockDuration) is moved back to waiting by the next stalled check
+  // of any replica: recovery takes at most lockDuration + stalledInterval.
+  const replicaId = config.REPLICA_ID ?? `${hostname()}:${process.pid}:${randomId(4)}`;
+  const workerOpts = {
+    connection: rt.redis, prefix: config.REDIS_PREFIX, name: replicaId, maxStalledCount: 5,
+    stalledInterval: config.WORKER_STALLED_INTERVAL_MS, lockDuration: config.WORKER_LOCK_DURATION_MS,
+  };
   const workers = [
     new Worker(QUEUES.uplink, createUplinkProcessor(rt), { ...workerOpts, concurrency: config.UPLINK_CONCURRENCY }),
     new Worker(QUEUES.poll, createPollProcessor(rt), { ...workerOpts, concurrency: config.POLL_CONCURRENCY }),
@@ -108,11 +118,11 @@ export async function startService(config: Config, opts: ServiceOptions): Promis
   });
   await adminApp.listen({ host: config.ADMIN_HOST, port: config.ADMIN_PORT });
 
-  log.info({ webhook: `${webhookUrl}/webhooks/<connector>/<token>`, connectors: bindings.map((b) => `${b.connector.id}=${b.serviceIdentifier}@${b.port}`) }, 'tp-cloud-connector started');
+  log.info({ replica: replicaId, webhook: `${webhookUrl}/webhooks/<connector>/<token>`, connectors: bindings.map((b) => `${b.connector.id}=${b.serviceIdentifier}@${b.port}`) }, 'tp-cloud-connector started');
 
   let stopped = false;
   return {
-    rt, syncer, webhookApp, pluginApis, webhookUrl, adminApp,
+    rt, syncer, webhookApp, pluginApis, webhookUrl, adminApp, replicaId,
     pluginApiUrl(si: string) {
       const a = pluginApis.get(si)?.server.address();
       return `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
@@ -124,7 +134,12 @@ export async function startService(config: Config, opts: ServiceOptions): Promis
       await syncer.stop();
       await Promise.allSettled([webhookApp.close(), adminApp.close(), ...[...pluginApis.values()].map((a) => a.close())]);
       // Let active jobs finish (they complete on PUBACK); anything still active after this is left to stalled-job recovery.
-      await Promise.race([Promise.allSettled(workers.map((w) => w.close())), new Promise((r) => setTimeout(r, 10_000))]);
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled(workers.map((w) => w.close())),
+        new Promise((r) => { grace = setTimeout(r, config.SHUTDOWN_GRACE_MS); }),
+      ]);
+      clearTimeout(grace);
       await link.close();
       await Promise.allSettled(workers.map((w) => w.close(true)));
       await rt.close();

@@ -10,16 +10,27 @@ export interface MqttLinkOptions {
   password?: string;
   clientId?: string;
   log: Logger;
+  /**
+   * After a REconnect, publishes wait this long before they go out. A broker that restarted without persistence
+   * has no subscription of the ThingsPanel backend (clean session) until the backend reconnects too; what is
+   * published before that is acknowledged (PUBACK) and dropped. Default 0.
+   */
+  reconnectHoldMs?: number;
 }
 
 export class MqttLink extends EventEmitter {
   readonly client: MqttClient;
   private readonly log: Logger;
   private connectedOnce = false;
+  /** Publishes may go out: connected, and past the hold after a reconnect. */
+  private ready = false;
+  private holdTimer: NodeJS.Timeout | undefined;
   private readonly subscriptions = new Set<string>();
 
   constructor(private readonly opts: MqttLinkOptions) {
     super();
+    // Every publish made while the broker is away waits for 'up' (one listener per job in flight).
+    this.setMaxListeners(0);
     this.log = opts.log;
     this.client = mqtt.connect(opts.url, {
       username: opts.username,
@@ -34,11 +45,21 @@ export class MqttLink extends EventEmitter {
       resubscribe: true,
     });
     this.client.on('connect', () => {
-      this.log.info({ broker: safeBroker(opts.url) }, this.connectedOnce ? 'mqtt reconnected' : 'mqtt connected');
+      const hold = this.connectedOnce ? (opts.reconnectHoldMs ?? 0) : 0;
+      this.log.info({ broker: safeBroker(opts.url), ...(hold ? { publishes_held_ms: hold } : {}) }, this.connectedOnce ? 'mqtt reconnected' : 'mqtt connected');
       this.connectedOnce = true;
-      this.emit('up');
+      clearTimeout(this.holdTimer);
+      const release = () => {
+        if (!this.client.connected) return;
+        this.ready = true;
+        this.emit('up');
+      };
+      if (hold > 0) this.holdTimer = setTimeout(release, hold);
+      else release();
     });
     this.client.on('close', () => {
+      this.ready = false;
+      clearTimeout(this.holdTimer);
       if (this.connectedOnce) this.emit('down');
     });
     this.client.on('offline', () => this.log.warn({ broker: safeBroker(opts.url) }, 'mqtt offline; publishes wait in Redis and memory until it returns'));
@@ -51,7 +72,7 @@ export class MqttLink extends EventEmitter {
   }
 
   waitConnected(timeoutMs = 10_000): Promise<void> {
-    if (this.client.connected) return Promise.resolve();
+    if (this.ready && this.client.connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => { this.off('up', on); reject(new Error(`mqtt broker not reachable within ${timeoutMs} ms`)); }, timeoutMs);
       const on = () => { clearTimeout(t); resolve(); };
@@ -66,7 +87,7 @@ export class MqttLink extends EventEmitter {
    */
   async publish(topic: string, payload: string | Buffer, qos: 0 | 1 = 1): Promise<void> {
     if (this.closing) throw new Error('mqtt link closing');
-    if (!this.client.connected) await new Promise<void>((resolve) => this.once('up', resolve));
+    if (!this.ready || !this.client.connected) await new Promise<void>((resolve) => this.once('up', resolve));
     await new Promise<void>((resolve, reject) => {
       this.client.publish(topic, payload, { qos, retain: false }, (err) => (err ? reject(err) : resolve()));
     });
@@ -81,6 +102,7 @@ export class MqttLink extends EventEmitter {
 
   async close(): Promise<void> {
     this.closing = true;
+    clearTimeout(this.holdTimer);
     this.emit('up');
     await this.client.endAsync(false).catch(() => undefined);
   }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Ctx } from '../core/connector.js';
 import { AuthError, RateLimitedError, describeError } from '../core/errors.js';
 import { toForm } from '../core/forms.js';
+import { jsonGuard } from '../http/json-guard.js';
 import type { Binding } from '../pipeline/registry.js';
 import { VoucherError, parseDeviceListQuery } from './voucher.js';
 
@@ -48,6 +49,19 @@ export function buildPluginApi(deps: PluginApiDeps): FastifyInstance {
         if (socket.writable) socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${json.length}\r\nConnection: close\r\n\r\n`), json]));
       }, () => socket.destroy());
     },
+  });
+  // ThingsPanel POSTs JSON only: other media types are refused (415 → code 400), and JSON bodies are checked for
+  // UTF-8 validity and nesting depth before they are parsed (with the default prototype-poisoning protection).
+  app.removeAllContentTypeParsers();
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const buf = body as Buffer;
+    const reason = jsonGuard(buf);
+    if (reason) {
+      done(Object.assign(new Error(reason), { statusCode: 400 }), undefined);
+      return;
+    }
+    parseJson(req, buf.toString('utf8'), done);
   });
   app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
     const status = err.statusCode && err.statusCode < 500 ? 400 : 500;

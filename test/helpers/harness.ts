@@ -33,6 +33,8 @@ export interface HarnessOptions {
   valuesEncoding?: 'base64' | 'json';
   notificationPath?: '/api/v1/plugin/notification' | '/api/v1/notify/event';
   downlinkEra?: 'number' | 'id';
+  /** In-process replicas started at once (default 1); 0 for tests that run the service as OS processes. */
+  replicas?: number;
 }
 
 export interface Harness {
@@ -41,6 +43,9 @@ export interface Harness {
   prefix: string;
   redisPrefix: string;
   config: Config;
+  /** The environment the configuration was read from (for service subprocesses). */
+  env: Record<string, string>;
+  connector: string;
   services: Service[];
   logs: string[];
   pluginPort: number;
@@ -67,10 +72,12 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
   tp.registerService({ serviceIdentifier: si, httpAddress: `127.0.0.1:${pluginPort}`, subTopicPrefix: prefix, notificationPath: o.notificationPath, downlinkEra: o.downlinkEra });
   const { log, lines } = captureLogger();
   const services: Service[] = [];
-  const first = await startService(config, { log, connectors: o.connectors });
-  services.push(first);
+  for (let i = 0; i < (o.replicas ?? 1); i++) {
+    const cfg = i === 0 ? config : { ...config, CONNECTORS: config.CONNECTORS.map((c) => ({ ...c, port: 0 })) };
+    services.push(await startService(cfg, { log, connectors: o.connectors }));
+  }
   return {
-    tp, si, prefix, redisPrefix, config, services, logs: lines, pluginPort,
+    tp, si, prefix, redisPrefix, config, env, connector: o.connector, services, logs: lines, pluginPort,
     async startReplica() {
       const s = await startService({ ...config, CONNECTORS: config.CONNECTORS.map((c) => ({ ...c, port: 0 })) }, { log, connectors: o.connectors });
       services.push(s);

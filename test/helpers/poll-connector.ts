@@ -57,3 +57,35 @@ export function pollingConnector(vendorUrl: string, intervalMs = 300): Connector
     normalise: (rec) => [{ kind: 'telemetry', device: 'x1', values: { n: (rec.body as { n: number }).n } }],
   };
 }
+
+/**
+ * A polling connector with one device per tenant (`d-<tenant>`, number `tn-d-<tenant>`) and commands: polls GET
+ * `<vendor>/poll/<tenant>` (one record {tenant, n} each), commands POST `<vendor>/cmd/<tenant>/<messageId>` with a
+ * `commandTimeoutMs` timeout. The fake vendor counts calls by the last path segment (tenant, or message id).
+ */
+export function tenantConnector(vendorUrl: string, o: { intervalMs?: number; commandTimeoutMs?: number } = {}): Connector<{ tenant: string }> {
+  return {
+    id: 'tenant-test', displayName: 'tenant test', deviceNumberPrefix: 'tn',
+    voucherFields: [{ key: 'tenant', label: 'tenant', required: true }],
+    voucherSchema: z.object({ tenant: z.string() }),
+    limits: { requestsPerSecond: 200, burst: 200 },
+    deviceScope: () => '',
+    listDevices: async (ctx) => ({ items: [{ externalId: `d-${ctx.cred.tenant}`, name: ctx.cred.tenant }], total: 1 }),
+    poll: {
+      intervalMs: () => o.intervalMs ?? 500,
+      async run(ctx, cursor) {
+        await ctx.http.request({ method: 'GET', url: `${vendorUrl}/poll/${ctx.cred.tenant}` });
+        const n = typeof cursor === 'number' ? cursor + 1 : 1;
+        return { records: [{ key: `${ctx.cred.tenant}:${n}`, device: `d-${ctx.cred.tenant}`, type: 'reading', body: { n, tenant: ctx.cred.tenant } }], cursor: n };
+      },
+    },
+    normalise: (rec) => {
+      const b = rec.body as { n: number; tenant: string };
+      return [{ kind: 'telemetry', device: rec.device ?? '', values: { n: b.n, tenant: b.tenant } }];
+    },
+    async executeCommand(ctx, cmd) {
+      await ctx.http.request({ method: 'POST', url: `${vendorUrl}/cmd/${ctx.cred.tenant}/${cmd.messageId}`, body: { method: cmd.method, params: cmd.params }, timeoutMs: o.commandTimeoutMs ?? 2000 });
+      return { ok: true, message: `done by ${ctx.cred.tenant}` };
+    },
+  };
+}
