@@ -49,7 +49,7 @@ export function createUplinkProcessor(rt: Runtime) {
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
       if (claims[i] !== 1) { duplicates++; continue; }
-      const ap = await apFor(it);
+      const ap = registry.get(it.ap) ?? (await apFor(it));
       const connectorId = ap?.binding.connector.id ?? 'unknown';
       if (!ap) { dropped++; metrics.uplinkDropped.inc({ connector: connectorId, reason: 'unknown_access_point' }); continue; }
       let msgs: PlatformMessage[];
@@ -65,8 +65,12 @@ export function createUplinkProcessor(rt: Runtime) {
         }
       } else msgs = [it.msg];
       let idx = 0;
+      // The messages of one record almost always name the same vendor device: look it up once.
+      let lastExt: string | undefined;
+      let lastDevice: DeviceEntry | undefined;
       for (const msg of msgs) {
-        const device = registry.deviceForExternal(ap, msg.device);
+        if (msg.device !== lastExt) { lastExt = msg.device; lastDevice = registry.deviceForExternal(ap, msg.device); }
+        const device = lastDevice;
         if (!device) {
           dropped++;
           metrics.uplinkDropped.inc({ connector: connectorId, reason: 'unbound_device' });
@@ -93,13 +97,13 @@ export function createUplinkProcessor(rt: Runtime) {
         publishes.push({ topic: uplinkTopics.status(device.id), payload: wantOnline ? '1' : '0', connector: o.connector, kind: 'status' });
       }
       if (msg.kind === 'status') continue;
-      const mid = shortId(`${o.key}:${o.index}`);
+      // Telemetry carries no message id; attributes and events get one derived from the record (a hash).
       if (msg.kind === 'telemetry') publishes.push({ topic: uplinkTopics.telemetry(), payload: encodeEnvelope(device.id, msg.values, enc), connector: o.connector, kind: 'telemetry' });
       else if (msg.kind === 'attributes') {
         if (Object.keys(msg.values).length === 0) continue;
-        publishes.push({ topic: uplinkTopics.attributes(mid), payload: encodeEnvelope(device.id, msg.values, enc), connector: o.connector, kind: 'attributes' });
+        publishes.push({ topic: uplinkTopics.attributes(shortId(`${o.key}:${o.index}`)), payload: encodeEnvelope(device.id, msg.values, enc), connector: o.connector, kind: 'attributes' });
         attrWrites.push([device.id, msg.values]);
-      } else publishes.push({ topic: uplinkTopics.event(mid), payload: encodeEnvelope(device.id, { method: msg.method, params: msg.params }, enc), connector: o.connector, kind: 'event' });
+      } else publishes.push({ topic: uplinkTopics.event(shortId(`${o.key}:${o.index}`)), payload: encodeEnvelope(device.id, { method: msg.method, params: msg.params }, enc), connector: o.connector, kind: 'event' });
     }
 
     // 3. Publish in order; wait for every PUBACK.
@@ -115,22 +119,91 @@ export function createUplinkProcessor(rt: Runtime) {
       release();
     }
     await Promise.all(acks);
-    for (const p of publishes) metrics.uplinks.inc({ connector: p.connector, kind: p.kind });
-
-    // 4. Remember what was published.
-    const tx = rt.redis.multi();
-    if (statusChanges.length) tx.hset(k('online'), Object.fromEntries(statusChanges));
-    const now = Date.now();
-    for (const o of outs) tx.zadd(k(`fresh:${o.device.apId}`), now, o.device.id);
-    for (const [id, values] of attrWrites) {
-      const flat: Record<string, string> = {};
-      for (const [a, v] of Object.entries(values)) flat[a] = JSON.stringify(v);
-      tx.hset(k(`attrs:${id}`), flat);
+    const published = new Map<string, { connector: string; kind: string; n: number }>();
+    for (const p of publishes) {
+      const key = `${p.connector}\u0000${p.kind}`;
+      const c = published.get(key);
+      if (c) c.n++;
+      else published.set(key, { connector: p.connector, kind: p.kind, n: 1 });
     }
-    await tx.exec();
+    for (const c of published.values()) metrics.uplinks.inc({ connector: c.connector, kind: c.kind }, c.n);
+
+    // 4. Remember what was published, in ONE Redis call: online changes, last-seen time per device (one ZADD per
+    //    access point) and the latest attributes per device (merged in publish order, so the later value of a
+    //    field wins exactly as with one HSET per message).
+    if (outs.length || statusChanges.length) {
+      const now = String(Date.now());
+      const fresh = new Map<string, Set<string>>();
+      for (const o of outs) {
+        const set = fresh.get(o.device.apId);
+        if (set) set.add(o.device.id);
+        else fresh.set(o.device.apId, new Set([o.device.id]));
+      }
+      const attrs = new Map<string, Record<string, string>>();
+      for (const [id, values] of attrWrites) {
+        let flat = attrs.get(id);
+        if (!flat) attrs.set(id, (flat = {}));
+        for (const [a, v] of Object.entries(values)) flat[a] = JSON.stringify(v);
+      }
+      const online = Object.entries(Object.fromEntries(statusChanges));
+      const keys = [k('online'), ...[...fresh.keys()].map((ap) => k(`fresh:${ap}`)), ...[...attrs.keys()].map((id) => k(`attrs:${id}`))];
+      const args: string[] = [now, String(online.length)];
+      for (const [id, v] of online) args.push(id, v);
+      args.push(String(fresh.size));
+      for (const ids of fresh.values()) {
+        args.push(String(ids.size));
+        for (const id of ids) args.push(id);
+      }
+      for (const flat of attrs.values()) {
+        const fields = Object.entries(flat);
+        args.push(String(fields.length));
+        for (const [a, v] of fields) args.push(a, v);
+      }
+      // One array argument (ioredis flattens it): a long job must not hit the engine's limit on spread arguments.
+      await rt.redis.eval(REMEMBER, keys.length, keys.concat(args));
+    }
     return { published: publishes.length, duplicates, dropped };
   };
 }
+
+/**
+ * KEYS: online hash, then one fresh:<ap> sorted set per access point, then one attrs:<device> hash per device.
+ * ARGV: now, n, n × (device id, '1'|'0'), number of fresh keys, per fresh key (count, device ids…), per attrs key
+ * (count, count × (field, JSON value)). Long argument lists go to Redis in chunks (Lua's unpack limit). pcall: an
+ * error of one write is ignored like an error inside MULTI/EXEC was, so it never fails (and re-publishes) the job.
+ */
+const REMEMBER = `
+local function chunked(cmd, key, list)
+  for s = 1, #list, 1000 do
+    redis.pcall(cmd, key, unpack(list, s, math.min(s + 999, #list)))
+  end
+end
+local now = ARGV[1]
+local i = 2
+local n = tonumber(ARGV[i]); i = i + 1
+if n > 0 then
+  local t = {}
+  for j = 1, 2 * n do t[j] = ARGV[i + j - 1] end
+  i = i + 2 * n
+  chunked('HSET', KEYS[1], t)
+end
+local nf = tonumber(ARGV[i]); i = i + 1
+for f = 1, nf do
+  local c = tonumber(ARGV[i]); i = i + 1
+  local t = {}
+  for j = 1, c do t[2 * j - 1] = now; t[2 * j] = ARGV[i + j - 1] end
+  i = i + c
+  chunked('ZADD', KEYS[1 + f], t)
+end
+for a = 2 + nf, #KEYS do
+  local c = tonumber(ARGV[i]); i = i + 1
+  local t = {}
+  for j = 1, 2 * c do t[j] = ARGV[i + j - 1] end
+  i = i + 2 * c
+  chunked('HSET', KEYS[a], t)
+end
+return 1
+`;
 
 const CLAIM = `
 local out = {}
