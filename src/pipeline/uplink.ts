@@ -12,6 +12,8 @@ import type { Runtime, UplinkItem, UplinkJob } from './runtime.js';
 
 interface Out {
   key: string;
+  /** The record's idempotency key in Redis. */
+  claim: string;
   device: DeviceEntry;
   connector: string;
   msg: PlatformMessage;
@@ -43,7 +45,8 @@ export function createUplinkProcessor(rt: Runtime) {
     // 1. Claim each record's idempotency key atomically; a key claimed by another job (a replayed webhook,
     //    a concurrent duplicate) is skipped, a key claimed by this job (a retry of it) is ours again.
     const recordKey = (it: UplinkItem) => ('rec' in it ? it.rec.key : it.key);
-    const claims = items.length ? await claimKeys(rt, items.map((it) => k(`done:${it.ap}:${recordKey(it)}`)), `c:${job.id}`, rt.config.DEDUP_TTL_S) : [];
+    const claimKey = (it: UplinkItem) => k(`done:${it.ap}:${recordKey(it)}`);
+    const claims = items.length ? await claimKeys(rt, items.map(claimKey), `c:${job.id}`, rt.config.DEDUP_TTL_S) : [];
     let duplicates = 0;
 
     for (let i = 0; i < items.length; i++) {
@@ -77,7 +80,7 @@ export function createUplinkProcessor(rt: Runtime) {
           await rt.redis.zadd(k(`seen:${ap.id}`), Date.now(), msg.device).catch(() => undefined);
           continue;
         }
-        outs.push({ key, device, connector: connectorId, msg, index: idx++ });
+        outs.push({ key, claim: claimKey(it), device, connector: connectorId, msg, index: idx++ });
       }
     }
 
@@ -85,7 +88,7 @@ export function createUplinkProcessor(rt: Runtime) {
     const devIds = [...new Set(outs.map((o) => o.device.id))];
     const online = devIds.length ? await rt.redis.hmget(k('online'), ...devIds) : [];
     const state = new Map(devIds.map((id, i) => [id, online[i] ?? null]));
-    const publishes: { topic: string; payload: string; connector: string; kind: string }[] = [];
+    const publishes: { topic: string; payload: string; connector: string; kind: string; claim: string }[] = [];
     const statusChanges: [string, string][] = [];
     const attrWrites: [string, Record<string, unknown>][] = [];
     for (const o of outs) {
@@ -94,16 +97,16 @@ export function createUplinkProcessor(rt: Runtime) {
       if (state.get(device.id) !== (wantOnline ? '1' : '0')) {
         state.set(device.id, wantOnline ? '1' : '0');
         statusChanges.push([device.id, wantOnline ? '1' : '0']);
-        publishes.push({ topic: uplinkTopics.status(device.id), payload: wantOnline ? '1' : '0', connector: o.connector, kind: 'status' });
+        publishes.push({ topic: uplinkTopics.status(device.id), payload: wantOnline ? '1' : '0', connector: o.connector, kind: 'status', claim: o.claim });
       }
       if (msg.kind === 'status') continue;
       // Telemetry carries no message id; attributes and events get one derived from the record (a hash).
-      if (msg.kind === 'telemetry') publishes.push({ topic: uplinkTopics.telemetry(), payload: encodeEnvelope(device.id, msg.values, enc), connector: o.connector, kind: 'telemetry' });
+      if (msg.kind === 'telemetry') publishes.push({ topic: uplinkTopics.telemetry(), payload: encodeEnvelope(device.id, msg.values, enc), connector: o.connector, kind: 'telemetry', claim: o.claim });
       else if (msg.kind === 'attributes') {
         if (Object.keys(msg.values).length === 0) continue;
-        publishes.push({ topic: uplinkTopics.attributes(shortId(`${o.key}:${o.index}`)), payload: encodeEnvelope(device.id, msg.values, enc), connector: o.connector, kind: 'attributes' });
+        publishes.push({ topic: uplinkTopics.attributes(shortId(`${o.key}:${o.index}`)), payload: encodeEnvelope(device.id, msg.values, enc), connector: o.connector, kind: 'attributes', claim: o.claim });
         attrWrites.push([device.id, msg.values]);
-      } else publishes.push({ topic: uplinkTopics.event(shortId(`${o.key}:${o.index}`)), payload: encodeEnvelope(device.id, { method: msg.method, params: msg.params }, enc), connector: o.connector, kind: 'event' });
+      } else publishes.push({ topic: uplinkTopics.event(shortId(`${o.key}:${o.index}`)), payload: encodeEnvelope(device.id, { method: msg.method, params: msg.params }, enc), connector: o.connector, kind: 'event', claim: o.claim });
     }
 
     // 3. Publish in order; wait for every PUBACK.
@@ -118,7 +121,20 @@ export function createUplinkProcessor(rt: Runtime) {
     } finally {
       release();
     }
-    await Promise.all(acks);
+    // Records whose every message was acknowledged are marked published at once (p:<job>), so even a re-run of
+    // this same job after a crash skips them; the duplicate window shrinks to one PUBACK plus one Redis call.
+    const settled = await Promise.allSettled(acks);
+    const failed = new Set<string>();
+    let firstError: unknown;
+    settled.forEach((r, i) => {
+      if (r.status === 'rejected') {
+        failed.add(publishes[i]!.claim);
+        firstError ??= r.reason;
+      }
+    });
+    const done = [...new Set(publishes.map((p) => p.claim))].filter((c) => !failed.has(c));
+    if (done.length) await rt.redis.eval(MARK_PUBLISHED, done.length, ...done, `p:${job.id}`);
+    if (firstError !== undefined) throw firstError;
     const published = new Map<string, { connector: string; kind: string; n: number }>();
     for (const p of publishes) {
       const key = `${p.connector}\u0000${p.kind}`;
@@ -203,6 +219,12 @@ for a = 2 + nf, #KEYS do
   chunked('HSET', KEYS[a], t)
 end
 return 1
+`;
+
+/** Marks claimed records as published, keeping each key's TTL. */
+const MARK_PUBLISHED = `
+for _, key in ipairs(KEYS) do redis.call('SET', key, ARGV[1], 'KEEPTTL') end
+return #KEYS
 `;
 
 const CLAIM = `
