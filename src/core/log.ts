@@ -15,3 +15,21 @@ export function createLogger(level = 'info', opts: { pretty?: boolean; destinati
   }
   return pino(base);
 }
+
+/**
+ * Logs a repeating condition once per window per key, with how many were suppressed in between, so a flood of
+ * refused requests or a failing dependency does not flood the logs.
+ */
+export function throttledLog(windowMs = 60_000, maxKeys = 10_000) {
+  const seen = new Map<string, { at: number; suppressed: number }>();
+  return (key: string, emit: (suppressed: number) => void, now = Date.now()): void => {
+    const e = seen.get(key);
+    if (e && now - e.at < windowMs) {
+      e.suppressed++;
+      return;
+    }
+    if (!e && seen.size >= maxKeys) seen.clear();
+    seen.set(key, { at: now, suppressed: 0 });
+    emit(e?.suppressed ?? 0);
+  };
+}

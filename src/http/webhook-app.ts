@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { WebhookRequest } from '../core/connector.js';
 import { PayloadError, VerificationError, describeError } from '../core/errors.js';
+import { throttledLog } from '../core/log.js';
 import { metrics } from '../core/metrics.js';
 import { BacklogFullError, type IngestBatcher } from '../pipeline/ingest.js';
 import type { ApEntry, Registry } from '../pipeline/registry.js';
@@ -50,6 +51,8 @@ export function buildWebhookApp(deps: WebhookDeps): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: deps.bodyLimit }, (_req, body, done) => done(null, body));
   const learnt = new Map<string, string>();
+  // Refusals repeat (an attacker, a misconfigured vendor): one line per minute per cause, with a count.
+  const warnOnce = throttledLog();
 
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
@@ -69,7 +72,7 @@ export function buildWebhookApp(deps: WebhookDeps): FastifyInstance {
     const c = ap?.binding.connector;
     if (!ap || !c?.webhook) {
       countWebhook(label, 'unknown_token');
-      deps.log.warn({ connector: label }, 'webhook for an unknown connector or token refused');
+      warnOnce(`unknown:${label}`, (suppressed) => deps.log.warn({ connector: label, suppressed }, 'webhook for an unknown connector or token refused'));
       return reply.code(401).send({ error: 'unauthorized' });
     }
     if (!ap.cred) {
@@ -93,7 +96,8 @@ export function buildWebhookApp(deps: WebhookDeps): FastifyInstance {
       } else if (!ap.urlKeys.includes(params.token)) throw new VerificationError('token not valid');
     } catch (err) {
       countWebhook(label, 'unauthorized');
-      deps.log.warn({ connector: c.id, access_point: ap.id, reason: err instanceof VerificationError ? err.message : 'verification error' }, 'webhook refused');
+      const reason = err instanceof VerificationError ? err.message : 'verification error';
+      warnOnce(`refused:${ap.id}:${reason}`, (suppressed) => deps.log.warn({ connector: c.id, access_point: ap.id, reason, suppressed }, 'webhook refused'));
       return reply.code(401).send({ error: 'unauthorized' });
     }
     // 2. Parse.
@@ -130,7 +134,8 @@ export function buildWebhookApp(deps: WebhookDeps): FastifyInstance {
       await deps.ingest.add(records.map((rec) => ({ si: ap.binding.serviceIdentifier, ap: ap.id, at, rec })));
     } catch (err) {
       countWebhook(label, err instanceof BacklogFullError ? 'backlog_full' : 'unavailable');
-      deps.log.warn({ connector: c.id, access_point: ap.id, reason: err instanceof BacklogFullError ? 'backlog full' : describeError(err) }, 'webhook not stored; answered 503 so the vendor retries');
+      const reason = err instanceof BacklogFullError ? 'backlog full' : describeError(err);
+      warnOnce(`unstored:${ap.id}:${reason}`, (suppressed) => deps.log.warn({ connector: c.id, access_point: ap.id, reason, suppressed }, 'webhook not stored; answered 503 so the vendor retries'));
       return reply.code(503).header('retry-after', '5').send({ error: 'temporarily unavailable', reason: err instanceof BacklogFullError ? 'backlog full' : 'queue store unreachable' });
     }
     countWebhook(label, 'accepted');
