@@ -1,33 +1,12 @@
 // Shared helpers of the webhook benchmark: ports, /proc CPU sampling, percentiles, and the request-body
 // templates (real TTS uplink bodies with placeholders the load generator fills per request).
 import { readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { freePort, waitForPort as waitForPortOnce } from '../../src/util/net.js';
 
-/** A TCP port that was free on 127.0.0.1 a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-    s.on('error', reject);
-  });
-}
+export { freePort };
 
-/** Resolves once something accepts connections on 127.0.0.1:port. */
-export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((res) => {
-      const s = connect(port, '127.0.0.1', () => { s.end(); res(true); });
-      s.on('error', () => res(false));
-    });
-    if (open) return;
-    if (Date.now() > end) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Resolves once something accepts connections on 127.0.0.1:port (the benchmark allows servers 10 s to start). */
+export const waitForPort = (port: number, timeoutMs = 10_000): Promise<void> => waitForPortOnce(port, timeoutMs);
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
