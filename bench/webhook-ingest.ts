@@ -231,6 +231,7 @@ const LABELS: Record<string, string> = {
   naive: '(c) naive Fastify + BullMQ add per request + worker publishing',
   service: 'tp-cloud-connector (durable: batched ingest, dedup claim, PUBACK)',
   'service-before': 'tp-cloud-connector, code before the changes (BENCH_BEFORE_ROOT)',
+  'service-split': 'tp-cloud-connector as two processes: PROCESS_ROLE=web + PROCESS_ROLE=worker',
 };
 
 async function runTarget(kind: string, round: number, ctx: { mqttUrl: string; sinkUrl: string; mosquittoPid?: number; redisPid?: number; tts: TtsSim; counter: Counter; templates: BodyTemplate[] }): Promise<Row> {
@@ -243,7 +244,7 @@ async function runTarget(kind: string, round: number, ctx: { mqttUrl: string; si
   let jobsCreated = 0;
   let totalRequests = 0;
   let out: Row | undefined;
-  const isService = kind === 'service' || kind === 'service-before';
+  const isService = kind === 'service' || kind === 'service-before' || kind === 'service-split';
   if (isService) {
     // The simulator's HTTP API serves the service; its MQTT observer (which decodes every message, keeps it in
     // memory and answers attribute messages with ACKs) listens on an idle broker unless BENCH_TP_OBSERVER=1,
@@ -265,6 +266,14 @@ async function runTarget(kind: string, round: number, ctx: { mqttUrl: string; si
   const nodeArgs = [...(PROFILE && isService ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, `${kind}-${RUN}`)}`] : []), ...TARGET_NODE_ARGS];
   // service-before: the same service from another tree (bench/make-before-tree.sh), e.g. the last commit's code.
   const targetRoot = kind === 'service-before' ? BEFORE_ROOT! : root;
+  // service-split: the measured process takes HTTP only; a second process runs the workers (its CPU is in "other").
+  let workerChild: ChildProcess | undefined;
+  if (kind === 'service-split') {
+    const workerEnv = { ...env, PROCESS_ROLE: 'worker', WEBHOOK_PORT: '0', ADMIN_PORT: String(await freePort()), CONNECTORS: `the-things-stack:${env.BENCH_SI}:0` };
+    env.PROCESS_ROLE = 'web';
+    workerChild = spawnTs(join(root, 'bench/lib/target.ts'), ['service'], workerEnv, 'target-service-split-worker', nodeArgs);
+    await onceMessage(workerChild, 30_000, 'split worker');
+  }
   const child = spawnTs(join(targetRoot, 'bench/lib/target.ts'), [isService ? 'service' : kind], env, `target-${kind}`, nodeArgs, targetRoot);
   try {
     await onceMessage(child, 30_000, `target ${kind}`);
@@ -309,7 +318,7 @@ async function runTarget(kind: string, round: number, ctx: { mqttUrl: string; si
     // BENCH_MAX_OTHER % of a core during it. The least disturbed attempt is reported.
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       await quietMachine(kind);
-      const pids: Record<string, number | undefined> = { target: child.pid, redis: ctx.redisPid, mosquitto: ctx.mosquittoPid };
+      const pids: Record<string, number | undefined> = { target: child.pid, redis: ctx.redisPid, mosquitto: ctx.mosquittoPid, ...(workerChild ? { worker: workerChild.pid } : {}) };
       const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpuSeconds(p)]));
       const self0 = process.cpuUsage();
       const sys0 = systemJiffies();
@@ -334,6 +343,8 @@ async function runTarget(kind: string, round: number, ctx: { mqttUrl: string; si
       cpu.orchestrator = ((self1.user + self1.system) / 1e6 / windowS) * 100;
       const machineBusyPct = ((sys1[0] - sys0[0]) / (sys1[1] - sys0[1])) * 100;
       const ncpu = cpus().length;
+      // The split design's worker process is part of the target: its CPU is added there, not counted as "other".
+      if (Number.isFinite(cpu.worker)) cpu.target = (cpu.target ?? 0) + cpu.worker!;
       const ours = ['target', 'redis', 'mosquitto', 'orchestrator'].reduce((a, k) => a + (Number.isFinite(cpu[k]) ? cpu[k]! : 0), 0) + cpu.loadgen! * (load.durationS / windowS);
       const otherBusy = Math.max(0, machineBusyPct * ncpu - ours);
       cpu.other = otherBusy;
@@ -371,9 +382,12 @@ async function runTarget(kind: string, round: number, ctx: { mqttUrl: string; si
       r.disconnect();
       if (out && jobsCreated) { out.jobs = jobsCreated; out.requestsAll = out.warm.total + totalRequests; out.recordsPerJob = out.requestsAll / jobsCreated; }
     }
-    child.send({ stop: true });
-    await Promise.race([new Promise((r) => child.once('exit', r)), sleep(20_000)]);
-    if (child.exitCode === null) child.kill('SIGKILL');
+    for (const c of [child, workerChild]) {
+      if (!c) continue;
+      c.send({ stop: true });
+      await Promise.race([new Promise((r) => c.once('exit', r)), sleep(20_000)]);
+      if (c.exitCode === null) c.kill('SIGKILL');
+    }
     await tp?.close();
     const n = await cleanRedis(redisPrefix);
     log(`${kind}: stopped; deleted ${n} Redis keys under ${redisPrefix}:`);

@@ -44,6 +44,8 @@ export const configSchema = z.object({
   TP_VALUES_ENCODING: z.enum(['base64', 'json']).default('base64'),
   TP_SHARED_SUBSCRIPTION: bool.default(false),
   TP_MQTT_RECONNECT_HOLD_MS: int(0, 600_000).default(3000),
+  /** all = everything; web = HTTP (webhooks, plugin API) + downlink subscription, no workers; worker = workers only. */
+  PROCESS_ROLE: z.enum(['all', 'web', 'worker']).default('all'),
   CONNECTORS: connectorSpec.prefault('the-things-stack:TTS:8501'),
   WEBHOOK_HOST: z.string().default('0.0.0.0'),
   WEBHOOK_PORT: int(0, 65535).default(8088),

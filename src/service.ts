@@ -64,7 +64,9 @@ export async function startService(config: Config, opts: ServiceOptions): Promis
   // Registry first: workers must know every access point before they take jobs.
   await rt.redis.ping();
   await syncer.start();
-  await subscribeDownlinks(rt, link);
+  const web = config.PROCESS_ROLE !== 'worker';
+  const working = config.PROCESS_ROLE !== 'web';
+  if (web) await subscribeDownlinks(rt, link);
 
   // A job whose replica died (lock not renewed for lockDuration) is moved back to waiting by the next stalled check
   // of any replica: recovery takes at most lockDuration + stalledInterval.
@@ -73,13 +75,14 @@ export async function startService(config: Config, opts: ServiceOptions): Promis
     connection: rt.redis, prefix: config.REDIS_PREFIX, name: replicaId, maxStalledCount: 5,
     stalledInterval: config.WORKER_STALLED_INTERVAL_MS, lockDuration: config.WORKER_LOCK_DURATION_MS,
   };
-  const workers = [
+  const workers = !working ? [] : [
     new Worker(QUEUES.uplink, createUplinkProcessor(rt), { ...workerOpts, concurrency: config.UPLINK_CONCURRENCY }),
     new Worker(QUEUES.poll, createPollProcessor(rt), { ...workerOpts, concurrency: config.POLL_CONCURRENCY }),
     new Worker(QUEUES.command, createCommandProcessor(rt), { ...workerOpts, concurrency: config.COMMAND_CONCURRENCY }),
     new Worker(QUEUES.maint, createMaintenanceProcessor(rt), { ...workerOpts, concurrency: 1 }),
   ];
   const names = [QUEUES.uplink, QUEUES.poll, QUEUES.command, QUEUES.maint] as const;
+  if (working) log.info({ uplink: config.UPLINK_CONCURRENCY, poll: config.POLL_CONCURRENCY, command: config.COMMAND_CONCURRENCY }, 'workers started');
   workers.forEach((w, i) => {
     w.on('error', (err) => log.debug({ err: err.message }, 'worker error'));
     attachDeadLetter(rt, w, names[i]!);
@@ -92,13 +95,13 @@ export async function startService(config: Config, opts: ServiceOptions): Promis
     registry, ingest, log, bodyLimit: config.WEBHOOK_MAX_BODY_BYTES, trustProxy: config.TRUST_PROXY,
     storeFor: (ap) => rt.store(ap.id),
   });
-  await webhookApp.listen({ host: config.WEBHOOK_HOST, port: config.WEBHOOK_PORT });
-  const whAddr = webhookApp.server.address();
+  if (web) await webhookApp.listen({ host: config.WEBHOOK_HOST, port: config.WEBHOOK_PORT });
+  const whAddr = web ? webhookApp.server.address() : null;
   const webhookPort = typeof whAddr === 'object' && whAddr ? whAddr.port : config.WEBHOOK_PORT;
   const webhookUrl = config.PUBLIC_BASE_URL ?? `http://127.0.0.1:${webhookPort}`;
 
   const pluginApis = new Map<string, FastifyInstance>();
-  for (const b of bindings) {
+  for (const b of web ? bindings : []) {
     const api = buildPluginApi({
       binding: b,
       log: log.child({ connector: b.connector.id, service: b.serviceIdentifier }),
@@ -118,7 +121,7 @@ export async function startService(config: Config, opts: ServiceOptions): Promis
   });
   await adminApp.listen({ host: config.ADMIN_HOST, port: config.ADMIN_PORT });
 
-  log.info({ replica: replicaId, webhook: `${webhookUrl}/webhooks/<connector>/<token>`, connectors: bindings.map((b) => `${b.connector.id}=${b.serviceIdentifier}@${b.port}`) }, 'tp-cloud-connector started');
+  log.info({ replica: replicaId, role: config.PROCESS_ROLE, webhook: `${webhookUrl}/webhooks/<connector>/<token>`, connectors: bindings.map((b) => `${b.connector.id}=${b.serviceIdentifier}@${b.port}`) }, 'tp-cloud-connector started');
 
   let stopped = false;
   return {
